@@ -1,0 +1,66 @@
+# Hand-bone X-rays: DCM/IDxxx/*.png|*.dcm + outputs_json/IDxxx/*.json.
+dataset_type = 'HandBoneDataset'
+data_root = 'data/hand_bone/train'
+test_root = 'data/hand_bone/test'
+img_scale = (1024, 1024)
+fold = 0
+num_folds = 5
+
+train_pipeline = [
+    dict(type='LoadXRayImage'),
+    dict(type='LoadHandBoneAnnotations'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomShiftScaleRotate', shift_limit=0.0625, scale_limit=0.1,
+         rotate_limit=15, prob=0.5),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomElasticDeform', alpha=0.02, prob=0.2),
+    dict(type='RandomApply', transforms=[dict(type='CLAHE')], prob=0.3),
+    dict(type='RandomBrightnessContrastGamma', prob=0.5),
+    dict(type='RandomNoiseBlur'),
+    dict(type='PackSegInputs'),
+]
+# Ground truth is loaded after Resize: it stays at the original size for the metric.
+val_pipeline = [
+    dict(type='LoadXRayImage'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadHandBoneAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadXRayImage'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='PackSegInputs'),
+]
+tta_pipeline = [
+    dict(type='LoadXRayImage'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=img_scale, keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='PackSegInputs')],
+    ]),
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, fold=fold, num_folds=num_folds,
+                 split='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, fold=fold, num_folds=num_folds,
+                 split='val', pipeline=val_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=test_root, test_mode=True,
+                 pipeline=test_pipeline))
+val_evaluator = dict(type='DiceMetric')
+test_evaluator = []  # the test set has no labels; --submission writes the CSV

@@ -1,0 +1,79 @@
+"""Reading and validating the competition's polygon annotation JSON."""
+import json
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+Polygon = Tuple[int, np.ndarray]  # (class index, (K, 2) float32 points)
+
+
+class AnnotationError(ValueError):
+    """Raised for an annotation file that cannot be turned into a mask."""
+
+
+def _check_points(points, path: str, index: int) -> np.ndarray:
+    """Return ``points`` as a (K, 2) float32 array or raise naming the file."""
+    if not isinstance(points, list) or len(points) < 3:
+        raise AnnotationError(
+            f'{path}: annotation #{index}: "points" must be a list of at least '
+            f'3 [x, y] pairs, got {type(points).__name__} of length '
+            f'{len(points) if isinstance(points, list) else "n/a"}')
+    try:
+        arr = np.asarray(points, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise AnnotationError(
+            f'{path}: annotation #{index}: "points" are not numbers ({err})') from err
+    if arr.ndim != 2 or arr.shape[1] != 2 or not np.isfinite(arr).all():
+        raise AnnotationError(
+            f'{path}: annotation #{index}: "points" must be finite [x, y] pairs, '
+            f'got an array of shape {arr.shape}')
+    return arr
+
+
+def parse_annotation_file(path: str, class_to_index: Dict[str, int]) -> List[Polygon]:
+    """Parse one ``outputs_json`` file into polygons.
+
+    Args:
+        path (str): Path of the JSON file.
+        class_to_index (dict): Class name -> channel index.
+
+    Returns:
+        list[tuple[int, np.ndarray]]: (class index, (K, 2) points) per polygon.
+
+    Raises:
+        AnnotationError: Unreadable JSON, missing keys, an unknown label or
+            malformed points; the message names the file.
+    """
+    try:
+        with open(path, 'rb') as f:
+            content = json.loads(f.read())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise AnnotationError(f'{path}: not a readable JSON file ({err})') from err
+    annotations = content.get('annotations') if isinstance(content, dict) else None
+    if not isinstance(annotations, list):
+        raise AnnotationError(f'{path}: expected {{"annotations": [...]}} at the top level')
+    polygons = []
+    for index, ann in enumerate(annotations):
+        if not isinstance(ann, dict) or 'label' not in ann or 'points' not in ann:
+            raise AnnotationError(
+                f'{path}: annotation #{index} needs "label" and "points"')
+        label = ann['label']
+        if label not in class_to_index:
+            raise AnnotationError(
+                f'{path}: annotation #{index}: unknown label {label!r}; '
+                f'expected one of the {len(class_to_index)} classes')
+        polygons.append((class_to_index[label], _check_points(ann['points'], path, index)))
+    return polygons
+
+
+def check_polygons_in_bounds(polygons: Sequence[Polygon], shape: Tuple[int, int],
+                             path: str) -> None:
+    """Raise if a polygon point lies outside an image of ``shape`` (H, W)."""
+    height, width = shape
+    for class_index, points in polygons:
+        xs, ys = points[:, 0], points[:, 1]
+        if xs.min() < 0 or ys.min() < 0 or xs.max() > width or ys.max() > height:
+            raise AnnotationError(
+                f'{path}: a polygon of class #{class_index} lies outside the '
+                f'{width}x{height} image (x in [{xs.min():g}, {xs.max():g}], '
+                f'y in [{ys.min():g}, {ys.max():g}])')

@@ -1,0 +1,140 @@
+"""The hand-bone X-ray dataset (29 overlapping classes)."""
+import os
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, hand_bone_palette
+from .annotations import parse_annotation_file
+from .folds import group_kfold_assignment
+
+
+def _scan(root: str, suffixes: Sequence[str]) -> List[str]:
+    """Return the sorted relative paths under ``root`` ending with a suffix."""
+    found = []
+    for dirpath, _, filenames in os.walk(root, followlinks=True):
+        for name in filenames:
+            if name.lower().endswith(tuple(suffixes)):
+                found.append(osp.relpath(osp.join(dirpath, name), root))
+    return sorted(found)
+
+
+def _strip_suffix(path: str) -> str:
+    """``ID001/image_R.png`` -> ``ID001/image_R`` (never splits on ``_``)."""
+    return osp.splitext(path)[0]
+
+
+@DATASETS.register_module()
+class HandBoneDataset(BaseSegDataset):
+    """Hand X-rays with polygon annotations of 29 overlapping bones.
+
+    Layout under ``data_root``: ``DCM/IDxxx/<name>.png|.dcm`` and, for
+    training/validation, ``outputs_json/IDxxx/<name>.json``. Each sample's
+    ``gt_polygons`` (parsed and validated here, so a bad file fails at start-up
+    rather than mid-epoch) are rasterised by ``LoadHandBoneAnnotations``.
+
+    Args:
+        data_root (str): Folder holding the ``DCM`` (and ``outputs_json``) folders.
+        data_prefix (dict): Sub-folders for images (``img_path``) and
+            annotations (``seg_map_path``). Defaults to ``DCM``/``outputs_json``.
+        img_suffixes (Sequence[str]): Image file endings. Defaults to
+            ``('.png', '.dcm')``.
+        fold (int, optional): Fold index for a GroupKFold split by the ``IDxxx``
+            folder; None uses every image.
+        num_folds (int): Number of folds. Defaults to 5.
+        split (str): ``'train'`` (every fold but ``fold``) or ``'val'`` (only
+            ``fold``). Ignored when ``fold`` is None.
+        exclude_file (str, optional): Text file listing IDs (``ID058``) or
+            images (``ID058/image1661130828152_R``), one a line, to leave out.
+        test_mode (bool): Images only; no annotation files are needed.
+        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
+    """
+    METAINFO = dict(classes=HAND_BONE_CLASSES, palette=hand_bone_palette())
+
+    def __init__(self,
+                 data_root: str,
+                 data_prefix: dict = dict(img_path='DCM', seg_map_path='outputs_json'),
+                 img_suffixes: Sequence[str] = ('.png', '.dcm'),
+                 fold: Optional[int] = None,
+                 num_folds: int = 5,
+                 split: str = 'train',
+                 exclude_file: Optional[str] = None,
+                 test_mode: bool = False,
+                 **kwargs) -> None:
+        if split not in ('train', 'val'):
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        if fold is not None and not 0 <= fold < num_folds:
+            raise ValueError(f'fold={fold} is outside 0..{num_folds - 1}')
+        self.img_suffixes = tuple(s.lower() for s in img_suffixes)
+        self.fold = fold
+        self.num_folds = num_folds
+        self.split = split
+        self.exclude_file = exclude_file
+        super().__init__(
+            data_root=data_root, data_prefix=data_prefix, test_mode=test_mode, **kwargs)
+
+    def _image_dir(self) -> str:
+        img_dir = self.data_prefix.get('img_path', '')
+        if not self.data_root or not osp.isdir(img_dir):
+            raise FileNotFoundError(
+                f'HandBoneDataset: image folder {img_dir!r} does not exist '
+                f'(data_root={self.data_root!r})')
+        return img_dir
+
+    def _excluded(self) -> set:
+        if self.exclude_file is None:
+            return set()
+        with open(self.exclude_file) as f:
+            return {ln.strip().strip('/') for ln in f if ln.strip() and not ln.startswith('#')}
+
+    def _select_fold(self, keys: List[str]) -> List[str]:
+        if self.fold is None:
+            return keys
+        fold_of = group_kfold_assignment([k.split('/')[0] for k in keys], self.num_folds)
+        want_val = self.split == 'val'
+        return [k for k in keys if (fold_of[k.split('/')[0]] == self.fold) == want_val]
+
+    def _check_pairs(self, img_files: List[str], ann_dir: str) -> None:
+        """Every image needs a JSON and every JSON an image (training data)."""
+        img_keys = {_strip_suffix(p) for p in img_files}
+        ann_keys = {_strip_suffix(p) for p in _scan(ann_dir, ('.json',))}
+        for key in sorted(img_keys - ann_keys):
+            raise FileNotFoundError(
+                f'HandBoneDataset: image {key} has no annotation file '
+                f'{osp.join(ann_dir, key + ".json")}')
+        for key in sorted(ann_keys - img_keys):
+            raise FileNotFoundError(
+                f'HandBoneDataset: annotation {osp.join(ann_dir, key + ".json")} '
+                f'has no image in {self.data_prefix["img_path"]}')
+
+    def load_data_list(self) -> List[dict]:
+        """Scan the image folder (sorted by path) and parse the annotations."""
+        img_dir = self._image_dir()
+        img_files = _scan(img_dir, self.img_suffixes)
+        if not img_files:
+            raise FileNotFoundError(
+                f'HandBoneDataset: no {"/".join(self.img_suffixes)} images under {img_dir}')
+        ann_dir = self.data_prefix.get('seg_map_path', '')
+        if not self.test_mode:
+            self._check_pairs(img_files, ann_dir)
+        excluded = self._excluded()
+        img_files = [p for p in img_files
+                     if _strip_suffix(p) not in excluded and p.split(os.sep)[0] not in excluded]
+        class_to_index = {name: i for i, name in enumerate(self.metainfo['classes'])}
+        by_key = {_strip_suffix(p): p for p in img_files}
+        data_list = []
+        for key in self._select_fold(sorted(by_key)):
+            info = dict(
+                img_path=osp.join(img_dir, by_key[key]),
+                image_name=osp.basename(by_key[key]),
+                group=key.split('/')[0],
+                label_map=self.label_map,
+                reduce_zero_label=False,
+                seg_fields=[])
+            if not self.test_mode:
+                info['seg_map_path'] = osp.join(ann_dir, key + '.json')
+                info['gt_polygons'] = parse_annotation_file(info['seg_map_path'], class_to_index)
+            data_list.append(info)
+        return data_list

@@ -1,0 +1,147 @@
+"""Loading transforms: X-ray images and multi-label (bit-packed) masks."""
+from typing import Optional
+
+import cv2
+import mmengine.fileio as fileio
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from ..annotations import check_polygons_in_bounds, parse_annotation_file
+from .xray_io import decode_xray
+
+
+@TRANSFORMS.register_module()
+class LoadXRayImage(BaseTransform):
+    """Load a PNG (8/16-bit, grey or colour) or DICOM X-ray.
+
+    Every format becomes uint8 grey in 0..255 (16-bit PNG scaled by 255/65535;
+    DICOM through Rescale Slope/Intercept, the VOI window or LUT, MONOCHROME1
+    inverted), the range mmseg's photometric transforms and the
+    ``SegDataPreProcessor`` mean/std expect.
+
+    Added keys: ``img``, ``img_shape``, ``ori_shape``.
+
+    Args:
+        num_channels (int): 3 repeats the grey plane (ImageNet-pretrained
+            encoders), 1 keeps one plane. Defaults to 3.
+        to_float32 (bool): Return float32 instead of uint8. Defaults to False.
+        expected_size (tuple, optional): (H, W) every image must have;
+            a different size raises, naming the file.
+        backend_args (dict, optional): mmengine file backend arguments.
+    """
+
+    def __init__(self,
+                 num_channels: int = 3,
+                 to_float32: bool = False,
+                 expected_size: Optional[tuple] = None,
+                 backend_args: Optional[dict] = None) -> None:
+        if num_channels not in (1, 3):
+            raise ValueError(f'num_channels must be 1 or 3, got {num_channels}')
+        self.num_channels = num_channels
+        self.to_float32 = to_float32
+        self.expected_size = tuple(expected_size) if expected_size else None
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        path = results['img_path']
+        try:
+            content = fileio.get(path, backend_args=self.backend_args)
+        except OSError as err:
+            raise FileNotFoundError(f'{path}: cannot read image ({err})') from err
+        img = decode_xray(content, path)
+        if self.expected_size and img.shape != self.expected_size:
+            raise ValueError(
+                f'{path}: image is {img.shape[0]}x{img.shape[1]}, expected '
+                f'{self.expected_size[0]}x{self.expected_size[1]}')
+        img = img[..., None] if self.num_channels == 1 else np.repeat(img[..., None], 3, axis=2)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_channels={self.num_channels}, '
+                f'to_float32={self.to_float32}, expected_size={self.expected_size})')
+
+
+@TRANSFORMS.register_module()
+class LoadHandBoneAnnotations(BaseTransform):
+    """Rasterise the polygons into one multi-label map with a bit per class.
+
+    ``gt_seg_map`` is an (H, W) int32 array in which bit ``c`` is set where
+    class ``c`` is present, so overlapping bones keep both labels. One 2-D
+    integer map is what mmseg's stock geometric transforms (Resize,
+    RandomResize, RandomFlip, RandomCrop, RandomRotate, Pad) already handle
+    with nearest-neighbour sampling, which carries the bits exactly; an
+    (H, W, 29) array would break ``Pad`` (cv2 takes at most 4 channels) and be
+    packed with the wrong axes. Padding must fill 0 (no class), so set
+    ``seg_pad_val=0`` in Pad/RandomRotate and the data preprocessor. 29
+    classes use bits 0..28 (< 2**31). ``MultiLabelSegDataPreProcessor``
+    unpacks the map to (29, H, W) on the device.
+
+    Uses ``results['gt_polygons']`` when the dataset parsed them, else reads
+    ``results['seg_map_path']``. Must run after the image is loaded (the
+    mask takes the current ``img_shape``) and before geometric transforms.
+
+    Required keys: ``img_shape`` and ``gt_polygons`` or ``seg_map_path``.
+    Added keys: ``gt_seg_map``, ``seg_fields``.
+
+    Args:
+        num_classes (int): Number of classes (bits). Defaults to 29.
+    """
+
+    def __init__(self, num_classes: int = 29) -> None:
+        if not 1 <= num_classes <= 31:
+            raise ValueError(f'num_classes must be in 1..31 to fit int32 bits, got {num_classes}')
+        self.num_classes = num_classes
+
+    def _polygons(self, results: dict) -> list:
+        if 'gt_polygons' in results:
+            return results['gt_polygons']
+        from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+        return parse_annotation_file(results['seg_map_path'],
+                                     {c: i for i, c in enumerate(HAND_BONE_CLASSES)})
+
+    def transform(self, results: dict) -> dict:
+        polygons = self._polygons(results)
+        shape = tuple(results['ori_shape'][:2])
+        check_polygons_in_bounds(polygons, shape, results.get('seg_map_path', '<polygons>'))
+        results['gt_seg_map'] = rasterize_bitmask(polygons, shape, self.num_classes)
+        results.setdefault('seg_fields', [])
+        if 'gt_seg_map' not in results['seg_fields']:
+            results['seg_fields'].append('gt_seg_map')
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(num_classes={self.num_classes})'
+
+
+def rasterize_bitmask(polygons: list, shape: tuple, num_classes: int = 29) -> np.ndarray:
+    """Fill polygons into an (H, W) int32 bit map, touching only each bounding box.
+
+    Args:
+        polygons (list): (class index, (K, 2) points) pairs.
+        shape (tuple): (H, W) of the map.
+        num_classes (int): Classes allowed (bits).
+
+    Returns:
+        np.ndarray: (H, W) int32 with bit ``c`` set inside class ``c``'s polygons.
+    """
+    height, width = shape
+    bits = np.zeros((height, width), np.int32)
+    for class_index, points in polygons:
+        if not 0 <= class_index < num_classes:
+            raise ValueError(f'class index {class_index} outside 0..{num_classes - 1}')
+        pts = np.rint(points).astype(np.int32)
+        x0, y0 = np.maximum(pts.min(axis=0), 0)
+        x1 = min(int(pts[:, 0].max()) + 1, width)
+        y1 = min(int(pts[:, 1].max()) + 1, height)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        patch = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(patch, [pts - np.array([x0, y0], np.int32)], 1)
+        bits[y0:y1, x0:x1] |= patch.astype(np.int32) << class_index
+    return bits

@@ -1,0 +1,3 @@
+from .submission_hook import SubmissionHook
+
+__all__ = ['SubmissionHook']

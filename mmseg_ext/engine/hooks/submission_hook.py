@@ -1,0 +1,109 @@
+"""Writes the competition CSV (image_name,class,rle) during ``runner.test()``."""
+import csv
+import heapq
+import os
+import os.path as osp
+import shutil
+import time
+from typing import Iterator, List, Optional, Sequence
+
+from mmengine.dist import barrier, get_rank, get_world_size, is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger, print_log
+from mmseg.registry import HOOKS
+
+from mmseg_ext.utils.rle import rle_encode_batch
+
+CSV_HEADER = ('image_name', 'class', 'rle')
+
+
+def _read_part(path: str) -> Iterator[List[str]]:
+    """Rows (img_path, image_name, class, rle) of one rank's part file."""
+    with open(path, newline='') as f:
+        yield from csv.reader(f)
+
+
+@HOOKS.register_module()
+class SubmissionHook(Hook):
+    """Stream each test image's RLE rows to disk; write the CSV atomically.
+
+    Every rank appends its images' 29 rows (class order) to its own part file
+    as predictions arrive, so memory does not grow with the test set. After
+    the test loop, rank 0 merges the parts sorted by image path (each part is
+    already sorted), drops the duplicates that the distributed sampler adds as
+    padding, and renames a finished temporary file to ``out_file``: 1 and N
+    processes write identical bytes, and a run that fails leaves no CSV.
+
+    Args:
+        out_file (str): Path of the CSV to write.
+        class_names (Sequence[str], optional): Defaults to the dataset's classes.
+    """
+    priority = 'LOW'
+
+    def __init__(self, out_file: str, class_names: Optional[Sequence[str]] = None) -> None:
+        self.out_file = osp.abspath(out_file)
+        self.class_names = class_names
+        self._part = None
+        self._images = 0
+        self._start = 0.0
+
+    def _parts_dir(self, runner) -> str:
+        return osp.join(runner.work_dir, 'submission_parts')
+
+    def before_test(self, runner) -> None:
+        if self.class_names is None:
+            self.class_names = runner.test_dataloader.dataset.metainfo['classes']
+        parts = self._parts_dir(runner)
+        if is_main_process() and osp.isdir(parts):
+            shutil.rmtree(parts)
+        barrier()
+        os.makedirs(parts, exist_ok=True)
+        self._part = open(osp.join(parts, f'part{get_rank()}.csv'), 'w', newline='')
+        self._writer = csv.writer(self._part, lineterminator='\n')
+        self._images = 0
+        self._start = time.time()
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        for sample in outputs:
+            masks = sample.pred_sem_seg.data
+            if masks.shape[0] != len(self.class_names):
+                raise ValueError(f'{sample.img_path}: {masks.shape[0]} mask channels for '
+                                 f'{len(self.class_names)} classes')
+            name = osp.basename(sample.img_path)
+            for class_name, rle in zip(self.class_names, rle_encode_batch(masks.bool())):
+                self._writer.writerow((sample.img_path, name, class_name, rle))
+            self._images += 1
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._part.close()
+        barrier()
+        if is_main_process():
+            rows = self._merge(runner)
+            print_log(f'SubmissionHook: wrote {rows} rows for {rows // len(self.class_names)} '
+                      f'images to {self.out_file} in {time.time() - self._start:.1f} s '
+                      f'({get_world_size()} process(es))', logger=MMLogger.get_current_instance())
+            shutil.rmtree(self._parts_dir(runner), ignore_errors=True)
+        barrier()
+
+    def _merge(self, runner) -> int:
+        parts = [osp.join(self._parts_dir(runner), f'part{r}.csv') for r in range(get_world_size())]
+        merged = heapq.merge(*(_read_part(p) for p in parts), key=lambda row: row[0])
+        os.makedirs(osp.dirname(self.out_file), exist_ok=True)
+        tmp = f'{self.out_file}.tmp{os.getpid()}'
+        rows, seen_path, seen_classes = 0, None, 0
+        try:
+            with open(tmp, 'w', newline='') as f:
+                writer = csv.writer(f, lineterminator='\n')
+                writer.writerow(CSV_HEADER)
+                for img_path, name, class_name, rle in merged:
+                    if img_path == seen_path and seen_classes >= len(self.class_names):
+                        continue  # sampler padding repeats an image on another rank
+                    seen_classes = seen_classes + 1 if img_path == seen_path else 1
+                    seen_path = img_path
+                    writer.writerow((name, class_name, rle))
+                    rows += 1
+            os.replace(tmp, self.out_file)
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
+        return rows

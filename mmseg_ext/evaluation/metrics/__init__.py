@@ -1,0 +1,3 @@
+from .dice_metric import DiceMetric
+
+__all__ = ['DiceMetric']

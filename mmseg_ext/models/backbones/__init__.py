@@ -1,0 +1,3 @@
+from .smp_model import SMPModel
+
+__all__ = ['SMPModel']

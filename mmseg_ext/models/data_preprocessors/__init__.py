@@ -1,0 +1,3 @@
+from .multilabel_data_preprocessor import MultiLabelSegDataPreProcessor
+
+__all__ = ['MultiLabelSegDataPreProcessor']

@@ -1,0 +1,3 @@
+from .identity_head import IdentityHead
+
+__all__ = ['IdentityHead']

@@ -1,0 +1,57 @@
+"""Shared pieces of the multi-label losses: valid-pixel masking and class weights."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+
+
+def class_weight_tensor(class_weight: Optional[Sequence[float]],
+                        like: torch.Tensor) -> Optional[torch.Tensor]:
+    """Per-class weights as a (C,) tensor on ``like``'s device, or None."""
+    if class_weight is None:
+        return None
+    weight = like.new_tensor(class_weight)
+    if weight.numel() != like.shape[1]:
+        raise ValueError(f'class_weight has {weight.numel()} values for {like.shape[1]} classes')
+    return weight
+
+
+def weighted_class_mean(per_class: torch.Tensor, weight: Optional[torch.Tensor]) -> torch.Tensor:
+    """Mean of a (C,) tensor, weighted by ``weight`` when given."""
+    if weight is None:
+        return per_class.mean()
+    return (per_class * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+def soft_confusion(pred: torch.Tensor, target: torch.Tensor,
+                   valid: Optional[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
+    """Soft TP, FP, FN per class, summed over the batch and valid pixels.
+
+    Args:
+        pred (Tensor): (N, C, H, W) logits.
+        target (Tensor): (N, C, H, W) 0/1 targets.
+        valid (Tensor, optional): (N, 1, H, W) mask of real (unpadded) pixels.
+
+    Returns:
+        tuple[Tensor]: Three (C,) tensors.
+    """
+    prob = pred.sigmoid()
+    target = target.to(prob.dtype)
+    if valid is not None:
+        prob = prob * valid
+        target = target * valid
+    dims = (0, 2, 3)
+    tp = (prob * target).sum(dims)
+    fp = (prob * (1 - target)).sum(dims)
+    fn = ((1 - prob) * target).sum(dims)
+    return tp, fp, fn
+
+
+def masked_pixel_mean(loss_map: torch.Tensor, valid: Optional[torch.Tensor],
+                      weight: Optional[torch.Tensor]) -> torch.Tensor:
+    """Mean of an (N, C, H, W) per-pixel loss over valid pixels, classes weighted."""
+    if weight is not None:
+        loss_map = loss_map * weight.view(1, -1, 1, 1)
+    if valid is None:
+        return loss_map.mean()
+    valid = valid.to(loss_map.dtype)
+    return (loss_map * valid).sum() / (valid.sum() * loss_map.shape[1]).clamp_min(1.0)

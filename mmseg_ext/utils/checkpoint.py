@@ -1,0 +1,82 @@
+"""Safe loading of mmengine checkpoints under ``torch.load(weights_only=True)``.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7
+cannot read its own checkpoints then: their ``message_hub`` holds
+``HistoryBuffer`` objects and numpy scalars/arrays. Instead of switching the
+protection off, :func:`allow_mmengine_checkpoint_globals` allow-lists exactly
+the types such checkpoints contain, and :func:`load_local_checkpoint` (the
+loader registered for local paths) loads with ``weights_only=True`` and turns a
+refusal into an error that names the file. A pickle that calls anything else
+(``os.system``, ``eval`` ...) is still refused.
+"""
+import pickle
+from typing import Callable, List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """Raised when a checkpoint's pickle needs a global that is not allowed."""
+
+
+def _numpy_globals() -> List[Callable]:
+    """Numpy reconstructors and dtype classes that pickled arrays/scalars use."""
+    core = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
+    allowed: List[Callable] = [
+        core.multiarray.scalar, core.multiarray._reconstruct, np.ndarray, np.dtype
+    ]
+    allowed += [type(np.dtype(code)) for code in np.typecodes['All'] if code not in 'Mm']
+    allowed += [type(np.dtype('datetime64[s]')), type(np.dtype('timedelta64[s]'))]
+    return allowed
+
+
+def mmengine_checkpoint_globals() -> List[Callable]:
+    """Return the globals an mmengine Runner checkpoint needs beyond torch's own."""
+    return [HistoryBuffer] + _numpy_globals()
+
+
+def allow_mmengine_checkpoint_globals() -> None:
+    """Allow-list :func:`mmengine_checkpoint_globals` for ``weights_only`` loads."""
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def load_local_checkpoint(filename: str,
+                          map_location: Optional[Union[str, Callable]] = None
+                          ) -> dict:
+    """Load a local checkpoint with ``weights_only=True``.
+
+    Args:
+        filename (str): Path of the checkpoint file.
+        map_location (str | Callable, optional): As for ``torch.load``.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: If ``filename`` does not exist.
+        UnsafeCheckpointError: If the pickle needs a global that is not
+            allow-listed (for example a function call planted in the file).
+    """
+    import os.path as osp
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeCheckpointError(
+            f'Refused to load checkpoint {filename}: its pickle needs an object '
+            f'that is not allowed under weights_only loading ({err}). Only '
+            'tensors, containers, numpy arrays/scalars and mmengine '
+            'HistoryBuffer are accepted. If you created this file yourself '
+            'and trust it, add the type with '
+            'torch.serialization.add_safe_globals.') from err
+
+
+def register_safe_checkpoint_loader() -> None:
+    """Make mmengine use :func:`load_local_checkpoint` for local paths."""
+    allow_mmengine_checkpoint_globals()
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)

@@ -1,0 +1,81 @@
+"""Test a checkpoint, optionally writing a submission CSV.
+
+``python tools/test.py CONFIG CKPT [--submission out.csv] [--thresholds t.json] [--tta]``
+Same arguments as mmseg's tools/test.py otherwise.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.launch import prepare_launcher, set_local_rank_env
+from mmseg_ext.utils.thresholds import load_thresholds
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and submit) a multi-label segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and the metric')
+    parser.add_argument('--out', help='dump predictions (pickle) to this file')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument('--show-dir', help='directory where painted images will be saved')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--submission', help='write the competition CSV to this path')
+    parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
+    parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    set_local_rank_env(args.local_rank)
+    return args
+
+
+def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    hook = cfg.default_hooks.visualization
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    prepare_launcher(cfg, args.launcher)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.thresholds:
+        classes = cfg.get('metainfo', {}).get('classes', HAND_BONE_CLASSES)
+        cfg.model.test_cfg['threshold'] = load_thresholds(args.thresholds, classes)
+    if args.tta:
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if args.submission:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='SubmissionHook', out_file=args.submission)]
+    if args.out:
+        cfg.test_evaluator = [cfg.test_evaluator] if cfg.get('test_evaluator') else []
+        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
