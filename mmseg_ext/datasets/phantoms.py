@@ -51,8 +51,9 @@ def _ellipse(cx: float, cy: float, ax: float, ay: float, angle: float, n: int = 
 
 def _capsule(p0: np.ndarray, p1: np.ndarray, half_w0: float, half_w1: float,
              n: int = 10) -> np.ndarray:
-    """Bone shaft from p0 to p1: rounded ends, tapering width."""
+    """Bone from p0 to p1 (ends included): rounded ends, tapering width."""
     u = (p1 - p0) / np.linalg.norm(p1 - p0)
+    p0, p1 = p0 + 0.8 * half_w0 * u, p1 - 0.8 * half_w1 * u
     v = np.array([-u[1], u[0]])
     phi = np.linspace(0, np.pi, n)[:, None]
     cap1 = p1 + half_w1 * (np.cos(phi) * v + 0.8 * np.sin(phi) * u)
@@ -87,8 +88,8 @@ def hand_bones(rng: np.random.Generator) -> Dict[str, np.ndarray]:
                                ang + rng.normal(0, 5))
     radius_top = np.array([0.445, 0.745]) + rng.normal(0, 0.003, 2)
     ulna_top = np.array([0.565, 0.755]) + rng.normal(0, 0.003, 2)
-    bones['Radius'] = _capsule(np.array([0.455, 1.02]), radius_top, 0.035, 0.055)
-    bones['Ulna'] = _capsule(np.array([0.56, 1.02]), ulna_top, 0.025, 0.030)
+    bones['Radius'] = _capsule(np.array([0.455, 1.05]), radius_top, 0.030, 0.045)
+    bones['Ulna'] = _capsule(np.array([0.565, 1.05]), ulna_top, 0.020, 0.024)
     return {name: bones[name] for name in HAND_BONE_CLASSES}
 
 

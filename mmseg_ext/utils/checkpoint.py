@@ -4,13 +4,14 @@ torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7
 cannot read its own checkpoints then: their ``message_hub`` holds
 ``HistoryBuffer`` objects and numpy scalars/arrays. Instead of switching the
 protection off, :func:`allow_mmengine_checkpoint_globals` allow-lists exactly
-the types such checkpoints contain, and :func:`load_local_checkpoint` (the
+the types such checkpoints contain (``getattr`` only for HistoryBuffer's
+statistics methods), and :func:`load_local_checkpoint` (the
 loader registered for local paths) loads with ``weights_only=True`` and turns a
 refusal into an error that names the file. A pickle that calls anything else
 (``os.system``, ``eval`` ...) is still refused.
 """
 import pickle
-from typing import Callable, List, Optional, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -33,9 +34,25 @@ def _numpy_globals() -> List[Callable]:
     return allowed
 
 
-def mmengine_checkpoint_globals() -> List[Callable]:
+def history_buffer_getattr(obj: object, name: str) -> Callable:
+    """Stand-in for ``builtins.getattr`` while unpickling a checkpoint.
+
+    A pickled ``HistoryBuffer`` stores its statistics methods as
+    ``getattr(HistoryBuffer, 'min')`` etc. Only those look-ups are allowed;
+    allow-listing the real ``getattr`` would open every attribute of every
+    reachable object.
+    """
+    if obj is HistoryBuffer and isinstance(name, str) and not name.startswith('_') \
+            and callable(getattr(HistoryBuffer, name, None)):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); only HistoryBuffer '
+        'statistics methods are allowed')
+
+
+def mmengine_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """Return the globals an mmengine Runner checkpoint needs beyond torch's own."""
-    return [HistoryBuffer] + _numpy_globals()
+    return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
 
 
 def allow_mmengine_checkpoint_globals() -> None:

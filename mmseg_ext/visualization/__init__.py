@@ -1,0 +1,3 @@
+from .overlay import overlay_masks
+
+__all__ = ['overlay_masks']

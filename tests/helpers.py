@@ -1,0 +1,52 @@
+"""Small runner configs on phantoms for tests (CPU, seconds)."""
+import copy
+import os.path as osp
+
+from mmengine.config import Config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo', 'hrnet_w18_phantom_cpu.py')
+
+TINY_HRNET_EXTRA = dict(
+    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
+                num_channels=(16, )),
+    stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                num_channels=(8, 16)),
+    stage3=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
+                num_channels=(8, 16, 32)),
+    stage4=dict(num_modules=1, num_branches=4, block='BASIC', num_blocks=(1, 1, 1, 1),
+                num_channels=(8, 16, 32, 64)))
+
+
+def _set_scale(pipeline, scale):
+    for step in pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = scale
+        for sub in step.get('transforms', []):
+            _set_scale(sub if isinstance(sub, list) else [sub], scale)
+
+
+def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64, 64)) -> Config:
+    """The demo config shrunk: tiny HRNet, 64 px, 2 iterations, no workers."""
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.work_dir = work_dir
+    cfg.model.backbone.extra = copy.deepcopy(TINY_HRNET_EXTRA)
+    cfg.model.decode_head.in_channels = [8, 16, 32, 64]
+    cfg.model.decode_head.channels = 120
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        _set_scale(loader.dataset.pipeline, scale)
+        split = 'test' if name == 'test_dataloader' else 'train'
+        loader.dataset.data_root = osp.join(phantom_root, split)
+    _set_scale(cfg.tta_pipeline, scale)
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0,
+                                end=max_iters, eta_min=1e-5)]
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_level = 'WARNING'
+    return cfg

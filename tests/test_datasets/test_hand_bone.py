@@ -1,0 +1,127 @@
+import json
+import os
+import os.path as osp
+import shutil
+
+import pytest
+
+from mmseg_ext.datasets import HandBoneDataset
+from mmseg_ext.datasets.annotations import AnnotationError
+from mmseg_ext.datasets.folds import group_kfold_assignment
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+
+
+def _dataset(root, **kwargs):
+    return HandBoneDataset(data_root=root, pipeline=[], **kwargs)
+
+
+def test_metainfo_has_29_classes_in_order_and_distinct_palette(phantom_root):
+    ds = _dataset(osp.join(phantom_root, 'train'))
+    assert ds.metainfo['classes'] == HAND_BONE_CLASSES
+    assert ds.metainfo['classes'][19] == 'Trapezium' and ds.metainfo['classes'][-1] == 'Ulna'
+    assert len({tuple(c) for c in ds.metainfo['palette']}) == 29
+
+
+def test_samples_sorted_by_path_with_underscore_names(phantom_root):
+    ds = _dataset(osp.join(phantom_root, 'train'))
+    paths = [ds.get_data_info(i)['img_path'] for i in range(len(ds))]
+    assert paths == sorted(paths) and len(paths) == 10
+    info = ds.get_data_info(0)
+    assert info['image_name'].endswith('_R.png')
+    assert info['seg_map_path'].endswith(info['image_name'][:-4] + '.json')
+    assert len(info['gt_polygons']) == 29
+
+
+def test_folds_partition_ids_and_never_split_one(phantom_root):
+    root = osp.join(phantom_root, 'train')
+    seen = []
+    for fold in range(5):
+        train = _dataset(root, fold=fold, num_folds=5, split='train')
+        val = _dataset(root, fold=fold, num_folds=5, split='val')
+        train_ids = {train.get_data_info(i)['group'] for i in range(len(train))}
+        val_ids = {val.get_data_info(i)['group'] for i in range(len(val))}
+        assert not train_ids & val_ids
+        assert len(train) + len(val) == 10
+        seen += [val.get_data_info(i)['img_path'] for i in range(len(val))]
+    assert sorted(seen) == sorted(set(seen)) and len(seen) == 10
+
+
+def test_group_kfold_is_deterministic_and_balanced():
+    groups = [f'ID{i // 2:03d}' for i in range(40)] + ['ID999']
+    first = group_kfold_assignment(groups, 5)
+    assert first == group_kfold_assignment(list(reversed(groups)), 5)
+    sizes = [sum(1 for g in groups if first[g] == k) for k in range(5)]
+    assert max(sizes) - min(sizes) <= 2
+    with pytest.raises(ValueError, match='num_folds'):
+        group_kfold_assignment(['a', 'b'], 5)
+
+
+def test_test_mode_needs_no_json(phantom_root):
+    ds = _dataset(osp.join(phantom_root, 'test'), test_mode=True)
+    assert len(ds) == 2 and 'gt_polygons' not in ds.get_data_info(0)
+
+
+def test_exclude_file(phantom_root, tmp_path):
+    exclude = tmp_path / 'exclude.txt'
+    exclude.write_text('# artefacts\nID000\nID001/image1661130829152_R\n')
+    ds = _dataset(osp.join(phantom_root, 'train'), exclude_file=str(exclude))
+    names = [ds.get_data_info(i)['img_path'] for i in range(len(ds))]
+    assert len(names) == 7 and not any('/ID000/' in n for n in names)
+
+
+@pytest.fixture
+def train_copy(phantom_root, tmp_path):
+    root = tmp_path / 'train'
+    shutil.copytree(osp.join(phantom_root, 'train'), root)
+    return root
+
+
+def _first_json(root):
+    folder = sorted((root / 'outputs_json').iterdir())[0]
+    return sorted(folder.iterdir())[0]
+
+
+def test_image_without_json_is_named(train_copy):
+    path = _first_json(train_copy)
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match=path.stem + '.*has no annotation'):
+        _dataset(str(train_copy))
+
+
+def test_json_without_image_is_named(train_copy):
+    extra = train_copy / 'outputs_json' / 'ID000' / 'orphan_L.json'
+    extra.write_text('{"annotations": []}')
+    with pytest.raises(FileNotFoundError, match='orphan_L.json has no image'):
+        _dataset(str(train_copy))
+
+
+@pytest.mark.parametrize('annotation,message', [
+    ({'label': 'finger-30', 'points': [[0, 0], [1, 0], [1, 1]]}, "unknown label 'finger-30'"),
+    ({'label': 'Radius', 'points': [[0, 0], [1, 0]]}, 'at least 3'),
+    ({'label': 'Radius', 'points': [[0, 0, 1], [1, 0, 1], [1, 1, 1]]}, r'\[x, y\] pairs'),
+    ({'label': 'Radius', 'points': [['a', 0], [1, 0], [1, 1]]}, 'not numbers'),
+    ({'label': 'Radius'}, 'needs "label" and "points"'),
+])
+def test_bad_annotation_is_named(train_copy, annotation, message):
+    path = _first_json(train_copy)
+    content = json.loads(path.read_text())
+    content['annotations'].append(annotation)
+    path.write_text(json.dumps(content))
+    with pytest.raises(AnnotationError, match=message) as err:
+        _dataset(str(train_copy))
+    assert str(path) in str(err.value)
+
+
+def test_corrupt_json_is_named(train_copy):
+    path = _first_json(train_copy)
+    path.write_text('{"annotations": [')
+    with pytest.raises(AnnotationError, match='not a readable JSON'):
+        _dataset(str(train_copy))
+
+
+def test_missing_and_empty_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        _dataset(str(tmp_path / 'nowhere'))
+    os.makedirs(tmp_path / 'empty' / 'DCM')
+    with pytest.raises(FileNotFoundError, match='no .png/.dcm images'):
+        _dataset(str(tmp_path / 'empty'), test_mode=True)
