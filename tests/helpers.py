@@ -40,7 +40,8 @@ def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64,
         _set_scale(loader.dataset.pipeline, scale)
         split = 'test' if name == 'test_dataloader' else 'train'
         loader.dataset.data_root = osp.join(phantom_root, split)
-    _set_scale(cfg.tta_pipeline, scale)
+    for name in ('train_pipeline', 'val_pipeline', 'test_pipeline', 'tta_pipeline'):
+        _set_scale(cfg[name], scale)
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg.max_iters = max_iters
     cfg.train_cfg.val_interval = max_iters

@@ -40,7 +40,7 @@ train_dataloader = dict(
 val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, pipeline=val_pipeline))
 test_dataloader = dict(num_workers=1, dataset=dict(data_root=test_root, pipeline=test_pipeline))
 
-max_iters = 600
+max_iters = 400
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=50),

@@ -9,7 +9,7 @@ from typing import Iterator, List, Optional, Sequence
 
 from mmengine.dist import barrier, get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger, print_log
+from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 
 from mmseg_ext.utils.rle import rle_encode_batch
@@ -33,6 +33,8 @@ class SubmissionHook(Hook):
     already sorted), drops the duplicates that the distributed sampler adds as
     padding, and renames a finished temporary file to ``out_file``: 1 and N
     processes write identical bytes, and a run that fails leaves no CSV.
+    Rank 0 shows a progress bar and prints a closing summary (images,
+    seconds, rows).
 
     Args:
         out_file (str): Path of the CSV to write.
@@ -62,6 +64,8 @@ class SubmissionHook(Hook):
         self._writer = csv.writer(self._part, lineterminator='\n')
         self._images = 0
         self._start = time.time()
+        self._progress = ProgressBar(len(runner.test_dataloader.dataset)) \
+            if is_main_process() else None
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         for sample in outputs:
@@ -73,15 +77,18 @@ class SubmissionHook(Hook):
             for class_name, rle in zip(self.class_names, rle_encode_batch(masks.bool())):
                 self._writer.writerow((sample.img_path, name, class_name, rle))
             self._images += 1
+            if self._progress is not None:
+                for _ in range(get_world_size()):
+                    self._progress.update()
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         self._part.close()
         barrier()
         if is_main_process():
             rows = self._merge(runner)
-            print_log(f'SubmissionHook: wrote {rows} rows for {rows // len(self.class_names)} '
-                      f'images to {self.out_file} in {time.time() - self._start:.1f} s '
-                      f'({get_world_size()} process(es))', logger=MMLogger.get_current_instance())
+            print(f'\nSubmissionHook: wrote {rows} rows for {rows // len(self.class_names)} '
+                  f'images to {self.out_file} in {time.time() - self._start:.1f} s '
+                  f'({get_world_size()} process(es))', flush=True)
             shutil.rmtree(self._parts_dir(runner), ignore_errors=True)
         barrier()
 

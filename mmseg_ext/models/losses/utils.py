@@ -48,10 +48,10 @@ def soft_confusion(pred: torch.Tensor, target: torch.Tensor,
 
 def masked_pixel_mean(loss_map: torch.Tensor, valid: Optional[torch.Tensor],
                       weight: Optional[torch.Tensor]) -> torch.Tensor:
-    """Mean of an (N, C, H, W) per-pixel loss over valid pixels, classes weighted."""
-    if weight is not None:
-        loss_map = loss_map * weight.view(1, -1, 1, 1)
+    """Per-class mean of an (N, C, H, W) loss over valid pixels, then the class mean."""
     if valid is None:
-        return loss_map.mean()
-    valid = valid.to(loss_map.dtype)
-    return (loss_map * valid).sum() / (valid.sum() * loss_map.shape[1]).clamp_min(1.0)
+        per_class = loss_map.mean(dim=(0, 2, 3))
+    else:
+        valid = valid.to(loss_map.dtype)
+        per_class = (loss_map * valid).sum(dim=(0, 2, 3)) / valid.sum().clamp_min(1.0)
+    return weighted_class_mean(per_class, weight)
