@@ -17,8 +17,9 @@ def reference_rle(mask: np.ndarray) -> str:
     return ' '.join(str(x) for x in runs)
 
 
-masks_2d = st.tuples(st.integers(1, 12), st.integers(1, 12)).flatmap(
-    lambda shape: arrays(bool, shape))
+# Widths that are multiples of 8 take the uint64 row scan; full-width runs cross rows.
+masks_2d = st.tuples(st.integers(1, 12), st.integers(1, 12) | st.sampled_from([8, 16, 32])).flatmap(
+    lambda shape: arrays(bool, shape, elements=st.booleans()))
 
 
 @settings(max_examples=300, deadline=None)
@@ -45,6 +46,12 @@ def test_bit_packing_round_trips(masks):
     assert (unpack_bits(pack_bits(masks), masks.shape[0]) == masks).all()
     t = torch.from_numpy(masks)
     assert torch.equal(unpack_bits(pack_bits(t), t.shape[0]), t)
+
+
+def test_runs_crossing_rows_are_merged():
+    mask = np.zeros((4, 16), bool)
+    mask[1, 10:] = mask[2, :3] = mask[3, :] = True
+    assert rle_encode(mask) == reference_rle(mask) == '27 9 49 16'
 
 
 def test_edge_runs_and_empty():

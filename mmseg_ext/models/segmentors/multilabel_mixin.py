@@ -27,16 +27,67 @@ def valid_pixel_mask(data_samples: Sequence[SegDataSample], size: Sequence[int],
     return valid
 
 
-def restore_to_original(logits: Tensor, meta: dict, align_corners: bool) -> Tensor:
-    """Undo padding and flip of (1, C, H, W) logits and resize to ``ori_shape``."""
+def undo_padding_and_flip(logits: Tensor, meta: dict) -> Tensor:
+    """Remove the preprocessor's padding from (1, C, H, W) logits and undo a flip."""
     height, width = logits.shape[-2:]
     left, right, top, bottom = padding_of(meta)
     logits = logits[..., top:height - bottom, left:width - right]
     if meta.get('flip', False):
         direction = meta.get('flip_direction', 'horizontal')
         logits = logits.flip(dims=(3, ) if direction == 'horizontal' else (2, ))
-    return resize(logits, size=meta['ori_shape'], mode='bilinear',
-                  align_corners=align_corners, warning=False)
+    return logits
+
+
+def _integer_factors(in_size: Sequence[int], out_size: Sequence[int]) -> Optional[tuple]:
+    factors = [o // i for i, o in zip(in_size, out_size)]
+    if all(f >= 1 and f * i == o for f, i, o in zip(factors, in_size, out_size)):
+        return tuple(factors)
+    return None
+
+
+def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], logit_thresholds: Tensor,
+                           align_corners: bool) -> Tensor:
+    """``resize(logits) > threshold`` per class without the full float tensor.
+
+    A bilinear output pixel is a convex combination of its (up to) 4 source
+    logits, so it can exceed the threshold only next to a source cell that
+    does. For an integer scale factor (and ``align_corners=False``) each
+    class is therefore interpolated only on its positive cells' bounding box
+    plus a 2-cell margin, which maps onto the same output pixels with the
+    same source coordinates: the mask equals full interpolation then
+    threshold (bit for bit for power-of-two factors, where the coordinate
+    arithmetic is exact). Other sizes fall back to full interpolation.
+
+    Args:
+        logits (Tensor): (C, h, w) logits.
+        out_size (Sequence[int]): (H, W) original size.
+        logit_thresholds (Tensor): (C, 1, 1) thresholds in logit space.
+        align_corners (bool): As used by the model.
+
+    Returns:
+        Tensor: (C, H, W) bool mask.
+    """
+    out_size = tuple(int(v) for v in out_size)
+    factors = _integer_factors(logits.shape[-2:], out_size)
+    if factors is None or align_corners:
+        full = resize(logits[None], size=out_size, mode='bilinear',
+                      align_corners=align_corners, warning=False)[0]
+        return full > logit_thresholds
+    fy, fx = factors
+    height, width = logits.shape[-2:]
+    masks = torch.zeros((logits.shape[0], ) + out_size, dtype=torch.bool, device=logits.device)
+    positive = logits > logit_thresholds
+    rows_any, cols_any = positive.any(dim=2), positive.any(dim=1)
+    for c in torch.nonzero(rows_any.any(dim=1)).flatten().tolist():
+        rows = torch.nonzero(rows_any[c]).flatten()
+        cols = torch.nonzero(cols_any[c]).flatten()
+        y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, height)
+        x0, x1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, width)
+        crop = logits[c, y0:y1, x0:x1][None, None]
+        up = torch.nn.functional.interpolate(
+            crop, size=((y1 - y0) * fy, (x1 - x0) * fx), mode='bilinear', align_corners=False)
+        masks[c, y0 * fy:y1 * fy, x0 * fx:x1 * fx] = up[0, 0] > logit_thresholds[c, 0, 0]
+    return masks
 
 
 class MultiLabelSegmentorMixin:
@@ -50,7 +101,10 @@ class MultiLabelSegmentorMixin:
 
     ``test_cfg`` keys read here: ``threshold`` (float or one per class,
     default 0.5) and ``output_probs`` (keep the (C, H, W) probabilities in
-    ``seg_logits``; default True).
+    ``seg_logits``; default True; False thresholds without materialising the
+    full-size float logits, see :func:`upsample_and_threshold`). A pixel is
+    foreground when its upsampled logit exceeds ``logit(threshold)``, i.e.
+    when ``sigmoid(logit) > threshold``.
     """
 
     def head_losses(self, head: nn.Module, logits: Tensor,
@@ -88,11 +142,18 @@ class MultiLabelSegmentorMixin:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))
                             for _ in range(num_images)]
         thresholds = self.class_thresholds(num_classes, seg_logits.device)
+        logit_thresholds = torch.logit(thresholds)
+        output_probs = self.test_cfg.get('output_probs', True)
         for i, sample in enumerate(data_samples):
-            logits = restore_to_original(seg_logits[i:i + 1], sample.metainfo,
-                                         self.align_corners)[0]
-            probs = logits.sigmoid()
-            sample.set_data({'pred_sem_seg': PixelData(data=probs > thresholds)})
-            if self.test_cfg.get('output_probs', True):
-                sample.set_data({'seg_logits': PixelData(data=probs)})
+            meta = sample.metainfo
+            logits = undo_padding_and_flip(seg_logits[i:i + 1], meta)
+            if output_probs:
+                full = resize(logits, size=meta['ori_shape'], mode='bilinear',
+                              align_corners=self.align_corners, warning=False)[0]
+                sample.set_data({'pred_sem_seg': PixelData(data=full > logit_thresholds),
+                                 'seg_logits': PixelData(data=full.sigmoid())})
+            else:
+                mask = upsample_and_threshold(logits[0], meta['ori_shape'], logit_thresholds,
+                                              self.align_corners)
+                sample.set_data({'pred_sem_seg': PixelData(data=mask)})
         return data_samples
