@@ -27,7 +27,7 @@ def _rows_with_foreground(masks: np.ndarray) -> np.ndarray:
     num, height, width = masks.shape
     if width % 8 == 0 and masks.flags.c_contiguous:
         words = masks.view(np.uint8).view(np.uint64)
-        return words.any(axis=2)
+        return np.bitwise_or.reduce(words, axis=2) != 0
     return masks.any(axis=2)
 
 

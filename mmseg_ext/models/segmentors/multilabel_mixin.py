@@ -45,23 +45,23 @@ def _integer_factors(in_size: Sequence[int], out_size: Sequence[int]) -> Optiona
     return None
 
 
-def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], logit_thresholds: Tensor,
+def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: Tensor,
                            align_corners: bool) -> Tensor:
-    """``resize(logits) > threshold`` per class without the full float tensor.
+    """``sigmoid(resize(logits)) > threshold`` per class without the full float tensor.
 
     A bilinear output pixel is a convex combination of its (up to) 4 source
-    logits, so it can exceed the threshold only next to a source cell that
-    does. For an integer scale factor (and ``align_corners=False``) each
-    class is therefore interpolated only on its positive cells' bounding box
-    plus a 2-cell margin, which maps onto the same output pixels with the
-    same source coordinates: the mask equals full interpolation then
-    threshold (bit for bit for power-of-two factors, where the coordinate
-    arithmetic is exact). Other sizes fall back to full interpolation.
+    logits, so it can pass the threshold only next to a source cell that
+    (nearly) does. For an integer scale factor (and ``align_corners=False``)
+    each class is therefore interpolated only on the bounding box of the
+    cells within 1e-3 of passing, plus a 2-cell margin; the box maps onto the
+    same output pixels with the same source coordinates, so the mask is that
+    of full interpolation (up to float rounding of values within ~1e-7 of
+    the threshold). Other sizes fall back to full interpolation.
 
     Args:
         logits (Tensor): (C, h, w) logits.
         out_size (Sequence[int]): (H, W) original size.
-        logit_thresholds (Tensor): (C, 1, 1) thresholds in logit space.
+        thresholds (Tensor): (C, 1, 1) probability thresholds.
         align_corners (bool): As used by the model.
 
     Returns:
@@ -72,11 +72,11 @@ def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], logit_thresh
     if factors is None or align_corners:
         full = resize(logits[None], size=out_size, mode='bilinear',
                       align_corners=align_corners, warning=False)[0]
-        return full > logit_thresholds
+        return full.sigmoid() > thresholds
     fy, fx = factors
     height, width = logits.shape[-2:]
     masks = torch.zeros((logits.shape[0], ) + out_size, dtype=torch.bool, device=logits.device)
-    positive = logits > logit_thresholds
+    positive = logits > torch.logit(thresholds) - 1e-3
     rows_any, cols_any = positive.any(dim=2), positive.any(dim=1)
     for c in torch.nonzero(rows_any.any(dim=1)).flatten().tolist():
         rows = torch.nonzero(rows_any[c]).flatten()
@@ -86,7 +86,7 @@ def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], logit_thresh
         crop = logits[c, y0:y1, x0:x1][None, None]
         up = torch.nn.functional.interpolate(
             crop, size=((y1 - y0) * fy, (x1 - x0) * fx), mode='bilinear', align_corners=False)
-        masks[c, y0 * fy:y1 * fy, x0 * fx:x1 * fx] = up[0, 0] > logit_thresholds[c, 0, 0]
+        masks[c, y0 * fy:y1 * fy, x0 * fx:x1 * fx] = up[0, 0].sigmoid() > thresholds[c, 0, 0]
     return masks
 
 
@@ -103,8 +103,7 @@ class MultiLabelSegmentorMixin:
     default 0.5) and ``output_probs`` (keep the (C, H, W) probabilities in
     ``seg_logits``; default True; False thresholds without materialising the
     full-size float logits, see :func:`upsample_and_threshold`). A pixel is
-    foreground when its upsampled logit exceeds ``logit(threshold)``, i.e.
-    when ``sigmoid(logit) > threshold``.
+    foreground when ``sigmoid(upsampled logit) > threshold``.
     """
 
     def head_losses(self, head: nn.Module, logits: Tensor,
@@ -142,18 +141,17 @@ class MultiLabelSegmentorMixin:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))
                             for _ in range(num_images)]
         thresholds = self.class_thresholds(num_classes, seg_logits.device)
-        logit_thresholds = torch.logit(thresholds)
         output_probs = self.test_cfg.get('output_probs', True)
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
             logits = undo_padding_and_flip(seg_logits[i:i + 1], meta)
             if output_probs:
-                full = resize(logits, size=meta['ori_shape'], mode='bilinear',
-                              align_corners=self.align_corners, warning=False)[0]
-                sample.set_data({'pred_sem_seg': PixelData(data=full > logit_thresholds),
-                                 'seg_logits': PixelData(data=full.sigmoid())})
+                probs = resize(logits, size=meta['ori_shape'], mode='bilinear',
+                               align_corners=self.align_corners, warning=False)[0].sigmoid()
+                sample.set_data({'pred_sem_seg': PixelData(data=probs > thresholds),
+                                 'seg_logits': PixelData(data=probs)})
             else:
-                mask = upsample_and_threshold(logits[0], meta['ori_shape'], logit_thresholds,
+                mask = upsample_and_threshold(logits[0], meta['ori_shape'], thresholds,
                                               self.align_corners)
                 sample.set_data({'pred_sem_seg': PixelData(data=mask)})
         return data_samples
