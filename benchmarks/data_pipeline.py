@@ -1,0 +1,78 @@
+"""Training data pipeline throughput: ours against the seed team's approach.
+
+Both read the same 2048² PNG + polygon JSON files in the same run.
+Ours: the train pipeline of configs/_base_/datasets/hand_bone.py (uint8 grey
+decode, 29 polygons into one int32 bit map, Resize to 1024, the default
+augmentations, PackSegInputs). Seed: cv2.imread -> float32/255 at full size ->
+per-class fillPoly into an (H, W, 29) uint8 array -> albumentations-style
+cv2.resize of image and mask to 1024.
+
+    python benchmarks/data_pipeline.py [--num 4] [--size 2048]
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+import tempfile
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from benchmarks.common import compare  # noqa: E402
+
+
+def seed_sample(img_path: str, json_path: str, classes, size: int):
+    image = cv2.imread(img_path).astype(np.float32) / 255.0
+    label = np.zeros(image.shape[:2] + (len(classes), ), dtype=np.uint8)
+    with open(json_path) as f:
+        annotations = json.load(f)['annotations']
+    for ann in annotations:
+        class_label = np.zeros(image.shape[:2], dtype=np.uint8)
+        cv2.fillPoly(class_label, [np.array(ann['points'], dtype=np.int32)], 1)
+        label[..., classes.index(ann['label'])] = class_label
+    image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+    label = cv2.resize(label, (size, size), interpolation=cv2.INTER_NEAREST)
+    return image.transpose(2, 0, 1), label.transpose(2, 0, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--num', type=int, default=4, help='images (2 per ID)')
+    parser.add_argument('--size', type=int, default=2048)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    import mmseg_ext  # noqa: F401
+    from mmseg_ext.datasets.phantoms import make_phantoms
+    from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+    init_default_scope('mmseg')
+    root = tempfile.mkdtemp()
+    make_phantoms(root, num_ids=max(1, args.num // 2), size=args.size, seed=0, num_test_ids=0)
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                                   'configs/_base_/datasets/hand_bone.py'))
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=osp.join(root, 'train'),
+                                  fold=None))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    classes = list(HAND_BONE_CLASSES)
+
+    def ours():
+        for i in range(len(dataset)):
+            dataset[i]
+
+    def seed():
+        for info in infos:
+            seed_sample(info['img_path'], info['seg_map_path'], classes, 1024)
+
+    result = compare(ours, seed, repeats=2, rounds=2)
+    n = len(dataset)
+    print(f'{n} samples of {args.size}², resize to 1024, 29 classes:')
+    print(f'  ours {n / result["ours_s"]:.2f} samples/s, seed {n / result["reference_s"]:.2f} '
+          f'samples/s, ratio {result["speedup"]:.2f}x (goal >= 2x)')
+
+
+if __name__ == '__main__':
+    main()
