@@ -1,3 +1,4 @@
+from .staged_loss_weight_hook import StagedLossWeightHook
 from .submission_hook import SubmissionHook
 
-__all__ = ['SubmissionHook']
+__all__ = ['SubmissionHook', 'StagedLossWeightHook']
