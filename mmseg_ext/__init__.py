@@ -2,13 +2,15 @@
 
 Importing the package (or ``custom_imports=dict(imports=['mmseg_ext'])`` in a
 config) registers its datasets, transforms, models, losses, metrics and hooks
-into mmseg's registries, and makes mmengine load checkpoints safely under
-torch >= 2.6 (``weights_only`` with an allow-list).
+into mmseg's registries, makes mmengine load checkpoints safely under
+torch >= 2.6 (``weights_only`` with an allow-list) and write them atomically.
 """
+from .utils.atomic_io import register_atomic_local_backend
 from .utils.checkpoint import register_safe_checkpoint_loader
 from .version import __version__
 
 register_safe_checkpoint_loader()
+register_atomic_local_backend()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
 

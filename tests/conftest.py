@@ -28,3 +28,18 @@ def tool_env() -> dict:
     env = dict(os.environ)
     env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
     return env
+
+
+@pytest.fixture(scope='session')
+def tiny_run(phantom_root, tmp_path_factory):
+    """A tiny config trained for 2 iterations: (config path, checkpoint path)."""
+    import subprocess
+
+    from tests.helpers import tiny_config
+    tmp = tmp_path_factory.mktemp('tiny_run')
+    config = str(tmp / 'tiny.py')
+    tiny_config(phantom_root, str(tmp / 'work'), max_iters=2).dump(config)
+    proc = subprocess.run([sys.executable, 'tools/train.py', config], cwd=REPO_ROOT,
+                          env=tool_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return config, str(tmp / 'work' / 'iter_2.pth')

@@ -27,3 +27,16 @@ def test_config_builds_offline(path):
     assert not cfg.model.get('pretrained') and not cfg.model.get('encoder_weights')
     model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize('registry,cfg,word', [
+    ('TRANSFORMS', dict(type='LoadXRayImage', num_chanels=3), 'num_chanels'),
+    ('MODELS', dict(type='MultiLabelBCELoss', pos_wieght=[1.0]), 'pos_wieght'),
+    ('METRICS', dict(type='DiceMetric', mdoe='image'), 'mdoe'),
+    ('HOOKS', dict(type='SubmissionHook', out_fiel='x.csv'), 'out_fiel'),
+    ('DATASETS', dict(type='HandBoneDataset', data_root='x', flod=0), 'flod'),
+])
+def test_misspelt_argument_names_component_and_argument(registry, cfg, word):
+    import mmseg.registry as registries
+    with pytest.raises(TypeError, match=rf"{cfg['type']}.*{word}"):
+        getattr(registries, registry).build(cfg)

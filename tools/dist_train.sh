@@ -7,7 +7,9 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 DIR="$(cd "$(dirname "$0")" && pwd)"
+# The repo's .venv when present, else python on PATH (or $PYTHON).
+PYTHON=${PYTHON:-$( [ -x "$DIR/../.venv/bin/python" ] && echo "$DIR/../.venv/bin/python" || echo python)}
 PYTHONPATH="$DIR/..":${PYTHONPATH:-} \
-python -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
+"$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$DIR/train.py" "$CONFIG" --launcher pytorch "${@:3}"

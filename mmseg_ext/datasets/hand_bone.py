@@ -1,4 +1,5 @@
 """The hand-bone X-ray dataset (29 overlapping classes)."""
+import inspect
 import os
 import os.path as osp
 from typing import List, Optional, Sequence
@@ -63,6 +64,9 @@ class HandBoneDataset(BaseSegDataset):
                  exclude_file: Optional[str] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
+        unknown = set(kwargs) - set(inspect.signature(BaseSegDataset.__init__).parameters)
+        if unknown:
+            raise TypeError(f'HandBoneDataset got unexpected argument(s) {sorted(unknown)}')
         if split not in ('train', 'val'):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
         if fold is not None and not 0 <= fold < num_folds:

@@ -10,7 +10,6 @@ from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.rle import rle_decode
 from mmseg_ext.utils.submission_check import check_submission
 from tests.conftest import REPO_ROOT, tool_env
-from tests.helpers import tiny_config
 
 
 def _run(*args):
@@ -20,12 +19,8 @@ def _run(*args):
     return proc
 
 
-def test_train_test_submission_matches_model_masks(phantom_root, tmp_path):
-    work_dir = str(tmp_path / 'work')
-    config = str(tmp_path / 'tiny.py')
-    tiny_config(phantom_root, work_dir, max_iters=2).dump(config)
-    _run('tools/train.py', config)
-    ckpt = osp.join(work_dir, 'iter_2.pth')
+def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_path):
+    config, ckpt = tiny_run
     out_csv = str(tmp_path / 'sub' / 'submission.csv')
     proc = _run('tools/test.py', config, ckpt, '--submission', out_csv)
     assert 'SubmissionHook: wrote 58 rows for 2 images' in proc.stdout + proc.stderr
@@ -50,11 +45,8 @@ def test_train_test_submission_matches_model_masks(phantom_root, tmp_path):
     assert not glob.glob(osp.join(tmp_path, 'sub', '*.tmp*'))
 
 
-def test_failed_run_leaves_no_csv(phantom_root, tmp_path):
-    work_dir = str(tmp_path / 'work')
-    config = str(tmp_path / 'tiny.py')
-    tiny_config(phantom_root, work_dir, max_iters=2).dump(config)
-    _run('tools/train.py', config)
+def test_failed_run_leaves_no_csv(phantom_root, tiny_run, tmp_path):
+    config, ckpt = tiny_run
     broken = tmp_path / 'broken_test'
     import shutil
     shutil.copytree(osp.join(phantom_root, 'test'), broken)
@@ -63,10 +55,43 @@ def test_failed_run_leaves_no_csv(phantom_root, tmp_path):
         f.write(b'\x89PNG truncated')
     out_csv = str(tmp_path / 'submission.csv')
     proc = subprocess.run(
-        [sys.executable, 'tools/test.py', config, osp.join(work_dir, 'iter_2.pth'),
+        [sys.executable, 'tools/test.py', config, ckpt,
          '--submission', out_csv, '--cfg-options',
          f'test_dataloader.dataset.data_root={broken}'],
         cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     assert osp.basename(last) in proc.stderr and 'cannot decode' in proc.stderr
     assert not osp.exists(out_csv) and not glob.glob(out_csv + '*')
+
+
+def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    out_json = str(tmp_path / 'thr.json')
+    proc = _run('tools/analysis_tools/tune_thresholds.py', config, ckpt, '--out', out_json,
+                '--grid', '0.3', '0.5', '0.7', '--min-area', '4')
+    assert 'post-processing' in proc.stdout and 'Pisiform' in proc.stdout
+    import json
+    thresholds = json.load(open(out_json))
+    assert list(thresholds) == list(HAND_BONE_CLASSES)
+    assert set(thresholds.values()) <= {0.3, 0.5, 0.7}
+    out_csv = str(tmp_path / 'sub.csv')
+    _run('tools/test.py', config, ckpt, '--submission', out_csv, '--thresholds', out_json)
+    assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+
+
+def test_threshold_json_with_unknown_class_is_refused(tiny_run, tmp_path):
+    config, ckpt = tiny_run
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"Radius": 0.4, "Femur": 0.5}')
+    proc = subprocess.run([sys.executable, 'tools/test.py', config, ckpt, '--submission',
+                           str(tmp_path / 'x.csv'), '--thresholds', str(bad)],
+                          cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True)
+    assert proc.returncode != 0 and "bad.json: unknown class(es) ['Femur']" in proc.stderr
+    assert not (tmp_path / 'x.csv').exists()
+
+
+def test_tta_submission(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    out_csv = str(tmp_path / 'tta.csv')
+    _run('tools/test.py', config, ckpt, '--submission', out_csv, '--tta')
+    assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58

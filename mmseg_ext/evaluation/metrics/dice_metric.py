@@ -50,7 +50,7 @@ class DiceMetric(BaseMetric):
     default_prefix: Optional[str] = None
 
     def __init__(self, mode: str = 'image', collect_device: str = 'cpu',
-                 prefix: Optional[str] = None, **kwargs) -> None:
+                 prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if mode not in ('image', 'dataset'):
             raise ValueError(f"DiceMetric mode must be 'image' or 'dataset', got {mode!r}")

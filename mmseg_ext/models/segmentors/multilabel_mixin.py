@@ -6,6 +6,8 @@ import torch.nn as nn
 from mmengine.structures import PixelData
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
+
+from mmseg_ext.utils.mask_cleanup import clean_masks
 from torch import Tensor
 
 
@@ -103,7 +105,9 @@ class MultiLabelSegmentorMixin:
     default 0.5) and ``output_probs`` (keep the (C, H, W) probabilities in
     ``seg_logits``; default True; False thresholds without materialising the
     full-size float logits, see :func:`upsample_and_threshold`). A pixel is
-    foreground when ``sigmoid(upsampled logit) > threshold``.
+    foreground when ``sigmoid(upsampled logit) > threshold``. ``cleanup``
+    (optional, off by default): ``dict(keep_largest=True, min_area=N)`` per
+    class, see :func:`mmseg_ext.utils.mask_cleanup.clean_masks`.
     """
 
     def head_losses(self, head: nn.Module, logits: Tensor,
@@ -154,4 +158,7 @@ class MultiLabelSegmentorMixin:
                 mask = upsample_and_threshold(logits[0], meta['ori_shape'], thresholds,
                                               self.align_corners)
                 sample.set_data({'pred_sem_seg': PixelData(data=mask)})
+            cleanup = self.test_cfg.get('cleanup')
+            if cleanup:
+                sample.pred_sem_seg.data = clean_masks(sample.pred_sem_seg.data, **cleanup)
         return data_samples

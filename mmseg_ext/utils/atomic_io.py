@@ -1,0 +1,50 @@
+"""Atomic writes for mmengine's local file backend (checkpoints, last_checkpoint)."""
+import os
+import os.path as osp
+import tempfile
+from pathlib import Path
+from typing import Union
+
+from mmengine.fileio import LocalBackend, register_backend
+
+
+def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
+    """Write ``data`` to a temporary file beside ``filepath``, fsync, then rename.
+
+    A process killed mid-write leaves at most a ``.tmp`` file, never a
+    truncated ``filepath``.
+    """
+    filepath = str(filepath)
+    folder = osp.dirname(osp.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(filepath) + '.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's ``LocalBackend`` whose ``put``/``put_text`` are atomic.
+
+    The Runner saves checkpoints and the ``last_checkpoint`` pointer through
+    this backend, so a kill during a save cannot leave a truncated checkpoint
+    for ``--resume`` to pick up.
+    """
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        atomic_write_bytes(obj, filepath)
+
+    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
+        atomic_write_bytes(obj.encode(encoding), filepath)
+
+
+def register_atomic_local_backend() -> None:
+    """Use :class:`AtomicLocalBackend` for local paths from now on."""
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')

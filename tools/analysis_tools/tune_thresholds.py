@@ -1,0 +1,78 @@
+"""Per-class thresholds that maximise Dice on the validation fold.
+
+``python tools/analysis_tools/tune_thresholds.py CONFIG CKPT --out thresholds.json``
+Prints per-class Dice at 0.5 and at the tuned thresholds, and whether
+post-processing (largest component / small components removed) helps.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmseg.apis import init_model
+from mmseg.registry import DATASETS
+
+import mmseg_ext  # noqa: F401
+from mmseg_ext.evaluation.threshold_search import ThresholdSearch
+from mmseg_ext.utils.bitmask import unpack_bits
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', default='thresholds.json', help='JSON {class: threshold}')
+    parser.add_argument('--grid', type=float, nargs='+',
+                        default=[round(t, 2) for t in np.arange(0.1, 0.91, 0.05)])
+    parser.add_argument('--min-area', type=int, default=0,
+                        help='also try removing components below this size')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def write_json_atomic(path: str, content: dict) -> None:
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(content, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.model.test_cfg['output_probs'] = True
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = init_model(cfg, args.checkpoint, device=args.device)
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    classes = dataset.metainfo['classes']
+    cleanup = dict(keep_largest=True, min_area=args.min_area)
+    search = ThresholdSearch(sorted(set(args.grid) | {0.5}), cleanup=cleanup)
+    for i in range(len(dataset)):
+        with torch.no_grad():
+            sample = model.test_step(pseudo_collate([dataset[i]]))[0]
+        gt = unpack_bits(sample.gt_sem_seg.data[0], len(classes))
+        search.add(sample.seg_logits.data, gt)
+    best = search.best()
+    default = search.dice_at([0.5] * len(classes))
+    cleaned = search.dice_at(best['thresholds'], cleaned=True)
+    print(f'{"class":<12} {"Dice@0.5":>9} {"tuned":>7} {"thr":>5} {"+cleanup":>9}')
+    for name, d0, d1, t, d2 in zip(classes, default, best['dice'], best['thresholds'], cleaned):
+        print(f'{name:<12} {d0:9.4f} {d1:7.4f} {t:5.2f} {d2:9.4f}')
+    print(f'{"mean":<12} {default.mean():9.4f} {best["dice"].mean():7.4f} {"":5} '
+          f'{cleaned.mean():9.4f}')
+    verdict = 'helps' if cleaned.mean() > best['dice'].mean() else 'does not help'
+    print(f'post-processing ({cleanup}) {verdict} on this validation fold')
+    write_json_atomic(args.out, {c: float(t) for c, t in zip(classes, best['thresholds'])})
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
