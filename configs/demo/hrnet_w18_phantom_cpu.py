@@ -34,6 +34,15 @@ test_pipeline = [
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='PackSegInputs'),
 ]
+tta_pipeline = [
+    dict(type='LoadXRayImage'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=(s, s), keep_ratio=True) for s in (224, 256, 288)],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='PackSegInputs')],
+    ]),
+]
 train_dataloader = dict(
     batch_size=4, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))

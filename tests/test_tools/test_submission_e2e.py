@@ -27,8 +27,13 @@ def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_p
 
     image_root = osp.join(phantom_root, 'test', 'DCM')
     assert check_submission(out_csv, image_root) == {'images': 2, 'rows': 58}
-    check = _run('tools/analysis_tools/check_submission.py', out_csv, image_root)
+    check = _run('tools/analysis_tools/check_submission.py', out_csv, image_root,
+                 '--overlay-dir', str(tmp_path / 'overlays'))
     assert check.stdout.startswith('OK: 2 images, 58 rows')
+    assert len(glob.glob(str(tmp_path / 'overlays' / '*.png'))) == 2
+    vis = _run('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
+               str(tmp_path / 'vis'), '--num', '2')
+    assert 'mean Dice' in vis.stdout and osp.isfile(tmp_path / 'vis' / 'dice.csv')
 
     from mmseg.apis import inference_model, init_model
     model = init_model(config, ckpt, device='cpu')

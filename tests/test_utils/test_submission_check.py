@@ -1,5 +1,4 @@
 import csv
-import os.path as osp
 
 import cv2
 import numpy as np

@@ -31,10 +31,13 @@ test_pipeline = [
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='PackSegInputs'),
 ]
+# --tta: probabilities averaged over scales x horizontal flip (MultiLabelTTAModel).
+img_ratios = [0.75, 1.0, 1.25]
 tta_pipeline = [
     dict(type='LoadXRayImage'),
     dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=img_scale, keep_ratio=True)],
+        [dict(type='Resize', scale=(int(img_scale[0] * r), int(img_scale[1] * r)),
+              keep_ratio=True) for r in img_ratios],
         [dict(type='RandomFlip', prob=0., direction='horizontal'),
          dict(type='RandomFlip', prob=1., direction='horizontal')],
         [dict(type='PackSegInputs')],

@@ -1,4 +1,3 @@
-import os.path as osp
 
 import cv2
 import numpy as np
