@@ -32,14 +32,18 @@ def tool_env() -> dict:
 
 @pytest.fixture(scope='session')
 def tiny_run(phantom_root, tmp_path_factory):
-    """A tiny config trained for 2 iterations: (config path, checkpoint path)."""
+    """A tiny HRNet trained for 100 iterations at 128 px (predictions are not empty),
+    tested at 64 px (upsampled x2 to the 128 px originals): (config, checkpoint)."""
     import subprocess
 
     from tests.helpers import tiny_config
     tmp = tmp_path_factory.mktemp('tiny_run')
     config = str(tmp / 'tiny.py')
-    tiny_config(phantom_root, str(tmp / 'work'), max_iters=2).dump(config)
+    cfg = tiny_config(phantom_root, str(tmp / 'work'), max_iters=100, scale=(128, 128),
+                      test_scale=(64, 64))
+    cfg.optim_wrapper.optimizer.lr = 5e-3
+    cfg.dump(config)
     proc = subprocess.run([sys.executable, 'tools/train.py', config], cwd=REPO_ROOT,
                           env=tool_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return config, str(tmp / 'work' / 'iter_2.pth')
+    return config, str(tmp / 'work' / 'iter_100.pth')

@@ -26,7 +26,8 @@ def _set_scale(pipeline, scale):
             _set_scale(sub if isinstance(sub, list) else [sub], scale)
 
 
-def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64, 64)) -> Config:
+def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64, 64),
+                test_scale=None) -> Config:
     """The demo config shrunk: tiny HRNet, 64 px, 2 iterations, no workers."""
     cfg = Config.fromfile(DEMO_CONFIG)
     cfg.work_dir = work_dir
@@ -38,10 +39,12 @@ def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64,
         loader.num_workers = 0
         loader.persistent_workers = False
         _set_scale(loader.dataset.pipeline, scale)
+        if name != 'train_dataloader' and test_scale:
+            _set_scale(loader.dataset.pipeline, test_scale)
         split = 'test' if name == 'test_dataloader' else 'train'
         loader.dataset.data_root = osp.join(phantom_root, split)
     for name in ('train_pipeline', 'val_pipeline', 'test_pipeline', 'tta_pipeline'):
-        _set_scale(cfg[name], scale)
+        _set_scale(cfg[name], test_scale if test_scale and name != 'train_pipeline' else scale)
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg.max_iters = max_iters
     cfg.train_cfg.val_interval = max_iters

@@ -9,6 +9,26 @@ from tests.helpers import tiny_config
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 
 
+def test_installed_copy_is_current():
+    import filecmp
+
+    import mmseg_ext
+    from tests.conftest import REPO_ROOT
+    installed = osp.dirname(mmseg_ext.__file__)
+    if osp.realpath(installed) == osp.realpath(osp.join(REPO_ROOT, 'mmseg_ext')):
+        # the tests import the checkout; compare it with what mim uses
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec('mmseg_ext', [p for p in sys.path if 'site-packages' in p])
+        installed = osp.dirname(spec.origin) if spec else None
+    assert installed and 'site-packages' in installed, \
+        'mmseg_ext is not installed: run bash tools/setup.sh'
+    stale = [f for f in ('__init__.py', 'engine/hooks/__init__.py', 'models/__init__.py')
+             if not filecmp.cmp(osp.join(installed, f), osp.join(REPO_ROOT, 'mmseg_ext', f),
+                                shallow=False)]
+    assert not stale, f'installed mmseg_ext is older than the checkout ({stale}): ' \
+                      'run bash tools/setup.sh'
+
+
 def _mim(*args, cwd):
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     return subprocess.run([MIM, *args], cwd=cwd, env=env, capture_output=True, text=True,

@@ -28,10 +28,12 @@ class SubmissionHook(Hook):
     """Stream each test image's RLE rows to disk; write the CSV atomically.
 
     Every rank appends its images' 29 rows (class order) to its own part file
-    as predictions arrive, so memory does not grow with the test set. After
-    the test loop, rank 0 merges the parts sorted by image path (each part is
-    already sorted), drops the duplicates that the distributed sampler adds as
-    padding, and renames a finished temporary file to ``out_file``: 1 and N
+    as predictions arrive, so memory does not grow with the test set. The
+    test dataloader must use mmengine's ``DefaultSampler(shuffle=False)``:
+    rank ``r``'s ``k``-th sample is then dataset item ``r + k * world_size``,
+    and items past the dataset's end are the sampler's padding, which is not
+    written. After the test loop rank 0 merges the (sorted) parts by image
+    path and renames a finished temporary file to ``out_file``: 1 and N
     processes write identical bytes, and a run that fails leaves no CSV.
     Rank 0 shows a progress bar and prints a closing summary (images,
     seconds, rows).
@@ -55,6 +57,12 @@ class SubmissionHook(Hook):
     def before_test(self, runner) -> None:
         if self.class_names is None:
             self.class_names = runner.test_dataloader.dataset.metainfo['classes']
+        sampler = runner.test_dataloader.sampler
+        if getattr(sampler, 'shuffle', False):
+            raise ValueError('SubmissionHook needs an unshuffled test sampler '
+                             '(DefaultSampler with shuffle=False)')
+        self._dataset_size = len(runner.test_dataloader.dataset)
+        self._position = get_rank()
         parts = self._parts_dir(runner)
         if is_main_process() and osp.isdir(parts):
             shutil.rmtree(parts)
@@ -69,6 +77,9 @@ class SubmissionHook(Hook):
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         for sample in outputs:
+            position, self._position = self._position, self._position + get_world_size()
+            if position >= self._dataset_size:
+                continue  # the distributed sampler's padding repeats an image
             masks = sample.pred_sem_seg.data
             if masks.shape[0] != len(self.class_names):
                 raise ValueError(f'{sample.img_path}: {masks.shape[0]} mask channels for '
@@ -97,18 +108,17 @@ class SubmissionHook(Hook):
         merged = heapq.merge(*(_read_part(p) for p in parts), key=lambda row: row[0])
         os.makedirs(osp.dirname(self.out_file), exist_ok=True)
         tmp = f'{self.out_file}.tmp{os.getpid()}'
-        rows, seen_path, seen_classes = 0, None, 0
+        rows = 0
         try:
             with open(tmp, 'w', newline='') as f:
                 writer = csv.writer(f, lineterminator='\n')
                 writer.writerow(CSV_HEADER)
-                for img_path, name, class_name, rle in merged:
-                    if img_path == seen_path and seen_classes >= len(self.class_names):
-                        continue  # sampler padding repeats an image on another rank
-                    seen_classes = seen_classes + 1 if img_path == seen_path else 1
-                    seen_path = img_path
+                for _, name, class_name, rle in merged:
                     writer.writerow((name, class_name, rle))
                     rows += 1
+            expected = self._dataset_size * len(self.class_names)
+            if rows != expected:
+                raise RuntimeError(f'SubmissionHook: merged {rows} rows, expected {expected}')
             os.replace(tmp, self.out_file)
         finally:
             if osp.exists(tmp):
