@@ -13,12 +13,12 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
 
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.launch import prepare_launcher, set_local_rank_env
+from mmseg_ext.utils.launch import add_common_args, load_config
 from mmseg_ext.utils.thresholds import load_thresholds
 
 
@@ -26,7 +26,6 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and submit) a multi-label segmentor')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save logs and the metric')
     parser.add_argument('--out', help='dump predictions (pickle) to this file')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
@@ -34,14 +33,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--submission', help='write the competition CSV to this path')
     parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    set_local_rank_env(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
@@ -56,14 +49,7 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    prepare_launcher(cfg, args.launcher)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)

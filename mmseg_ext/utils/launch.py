@@ -27,3 +27,29 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
 def set_local_rank_env(local_rank: int) -> None:
     """``torch.distributed.launch`` passes --local-rank; mmengine reads LOCAL_RANK."""
     os.environ.setdefault('LOCAL_RANK', str(local_rank))
+
+
+def add_common_args(parser) -> None:
+    """Arguments shared by tools/train.py and tools/test.py (as in mmseg's tools)."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args) -> Config:
+    """Read ``args.config`` and apply launcher, ``--cfg-options`` and ``--work-dir``."""
+    import os.path as osp
+    set_local_rank_env(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    prepare_launcher(cfg, args.launcher)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg

@@ -18,13 +18,10 @@ import os
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmseg.apis import init_model
-from mmseg.registry import DATASETS
 
-import mmseg_ext  # noqa: F401
+from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.bitmask import unpack_bits
 
@@ -38,7 +35,7 @@ def parse_args() -> argparse.Namespace:
                         default=[round(t, 2) for t in np.arange(0.1, 0.91, 0.05)])
     parser.add_argument('--min-area', type=int, default=0,
                         help='also try removing components below this size')
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--device', default=None, help='default: cuda if available')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -52,13 +49,9 @@ def write_json_atomic(path: str, content: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.model.test_cfg['output_probs'] = True
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = init_model(cfg, args.checkpoint, device=args.device)
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    model, dataset = init_model_and_dataset(args.config, args.checkpoint, 'val',
+                                            output_probs=True, device=args.device,
+                                            cfg_options=args.cfg_options)
     classes = dataset.metainfo['classes']
     cleanup = dict(keep_largest=True, min_area=args.min_area)
     search = ThresholdSearch(sorted(set(args.grid) | {0.5}), cleanup=cleanup)

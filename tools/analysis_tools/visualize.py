@@ -19,13 +19,11 @@ import os
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmseg.apis import init_model
-from mmseg.registry import DATASETS
 
-import mmseg_ext  # noqa: F401
+from mmseg_ext.apis import init_model_and_dataset
+from mmseg_ext.datasets.transforms.xray_io import decode_xray
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.bitmask import unpack_bits
 from mmseg_ext.visualization import overlay_masks
@@ -38,16 +36,11 @@ def main() -> None:
     parser.add_argument('--out-dir', default='work_dirs/vis')
     parser.add_argument('--split', choices=['val', 'test'], default='val')
     parser.add_argument('--num', type=int, default=8)
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--device', default=None, help='default: cuda if available')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.model.test_cfg['output_probs'] = False
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = init_model(cfg, args.checkpoint, device=args.device)
-    dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
+    model, dataset = init_model_and_dataset(args.config, args.checkpoint, args.split,
+                                            device=args.device, cfg_options=args.cfg_options)
     classes, palette = dataset.metainfo['classes'], dataset.metainfo['palette']
     os.makedirs(args.out_dir, exist_ok=True)
     rows = []
@@ -55,7 +48,6 @@ def main() -> None:
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([dataset[i]]))[0]
         with open(sample.img_path, 'rb') as f:
-            from mmseg_ext.datasets.transforms.xray_io import decode_xray
             image = decode_xray(f.read(), sample.img_path)
         pred = sample.pred_sem_seg.data.cpu()
         panels = [overlay_masks(image, pred.numpy(), palette)]

@@ -1,19 +1,6 @@
 # mmseg's usual poly decay, with AdamW.
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-2))
-max_iters = 20000
+_base_ = './schedule_adamw_cosine_20k.py'
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=0, end=max_iters, by_epoch=False)
+    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=0, end={{_base_.max_iters}},
+         by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=1000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000,
-                    save_best='mDice', rule='greater', max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
