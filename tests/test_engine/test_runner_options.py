@@ -10,7 +10,9 @@ from tests.helpers import tiny_config
 def test_early_stopping_on_mdice():
     hook = HOOKS.build(dict(type='EarlyStoppingHook', monitor='mDice', rule='greater',
                             patience=2))
-    runner = SimpleNamespace(train_loop=SimpleNamespace(stop_training=False))
+    from mmengine.logging import MMLogger
+    runner = SimpleNamespace(train_loop=SimpleNamespace(stop_training=False),
+                             logger=MMLogger.get_current_instance())
     for value in (0.5, 0.6, 0.6, 0.59):
         hook.after_val_epoch(runner, {'mDice': value})
     assert runner.train_loop.stop_training
