@@ -88,9 +88,11 @@ def test_prediction_is_at_original_size_and_thresholded_per_class():
     assert pred[:28].all() and not pred[28].any()
 
 
-def test_slide_inference():
+@pytest.mark.parametrize('gaussian', [False, True])
+def test_slide_inference(gaussian):
     cfg = _hrnet_cfg()
-    cfg.test_cfg = dict(mode='slide', crop_size=(32, 32), stride=(24, 24))
+    cfg.test_cfg = dict(mode='slide', crop_size=(32, 32), stride=(24, 24), gaussian=gaussian,
+                        window_batch=2)
     model = MODELS.build(cfg).eval()
     with torch.no_grad():
         out = model.test_step(_batch(64, batch=1))[0]

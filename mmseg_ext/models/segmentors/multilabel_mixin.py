@@ -92,6 +92,33 @@ def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: 
     return masks
 
 
+def gaussian_window(height: int, width: int, sigma_scale: float = 0.125,
+                    device: Optional[torch.device] = None) -> Tensor:
+    """(height, width) Gaussian importance map, 1 at the centre (nnU-Net's
+    sigma = ``sigma_scale`` x side), floored so border pixels still count."""
+    ys = torch.arange(height, device=device, dtype=torch.float32) - (height - 1) / 2
+    xs = torch.arange(width, device=device, dtype=torch.float32) - (width - 1) / 2
+    gy = torch.exp(-0.5 * (ys / (sigma_scale * height)) ** 2)
+    gx = torch.exp(-0.5 * (xs / (sigma_scale * width)) ** 2)
+    window = gy[:, None] * gx[None, :]
+    return window.clamp_min(window[window > 0].min().item() if (window > 0).any() else 1e-6)
+
+
+def window_positions(size: Sequence[int], crop: Sequence[int],
+                     stride: Sequence[int]) -> List[tuple]:
+    """(y1, y2, x1, x2) of the sliding windows covering an image of ``size``."""
+    (h_img, w_img), (h_crop, w_crop), (h_stride, w_stride) = size, crop, stride
+    h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+    w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+    positions = []
+    for h_idx in range(h_grids):
+        for w_idx in range(w_grids):
+            y2 = min(h_idx * h_stride + h_crop, h_img)
+            x2 = min(w_idx * w_stride + w_crop, w_img)
+            positions.append((max(y2 - h_crop, 0), y2, max(x2 - w_crop, 0), x2))
+    return positions
+
+
 class MultiLabelSegmentorMixin:
     """Sigmoid-per-class losses and thresholded prediction for EncoderDecoders.
 
@@ -101,7 +128,11 @@ class MultiLabelSegmentorMixin:
     pixels; prediction resizes logits to the original image size, then
     thresholds each class independently (never argmax).
 
-    ``test_cfg`` keys read here: ``threshold`` (float or one per class,
+    ``test_cfg`` keys read here: ``mode='slide'`` with ``crop_size``,
+    ``stride``, ``gaussian`` (weight each window's logits by a Gaussian
+    centred on it instead of mmseg's flat average; default False) and
+    ``window_batch`` (windows per forward pass, bounding memory; default 1);
+    ``threshold`` (float or one per class,
     default 0.5) and ``output_probs`` (keep the (C, H, W) probabilities in
     ``seg_logits``; default True; False thresholds without materialising the
     full-size float logits, see :func:`upsample_and_threshold`). A pixel is
@@ -124,6 +155,31 @@ class MultiLabelSegmentorMixin:
             value = loss_fn(logits, target, valid)
             losses[loss_fn.loss_name] = losses.get(loss_fn.loss_name, 0) + value
         return losses
+
+    def slide_inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Sliding windows, blended flat (mmseg) or Gaussian-weighted.
+
+        Logits of each window are added in place (never padded to the full
+        image), so memory is the output plus ``window_batch`` windows.
+        """
+        if not self.test_cfg.get('gaussian', False):
+            return super().slide_inference(inputs, batch_img_metas)
+        crop = tuple(self.test_cfg['crop_size'])
+        positions = window_positions(inputs.shape[2:], crop, self.test_cfg['stride'])
+        num = inputs.shape[0]
+        preds = inputs.new_zeros((num, self.out_channels) + tuple(inputs.shape[2:]))
+        weights = inputs.new_zeros((1, 1) + tuple(inputs.shape[2:]))
+        step = max(int(self.test_cfg.get('window_batch', 1)), 1)
+        for start in range(0, len(positions), step):
+            group = positions[start:start + step]
+            crops = torch.cat([inputs[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in group])
+            metas = [dict(batch_img_metas[0], img_shape=crops.shape[2:])] * crops.shape[0]
+            logits = self.encode_decode(crops, metas)
+            window = gaussian_window(*crops.shape[2:], device=inputs.device)
+            for k, (y1, y2, x1, x2) in enumerate(group):
+                preds[:, :, y1:y2, x1:x2] += logits[k * num:(k + 1) * num] * window
+                weights[:, :, y1:y2, x1:x2] += window
+        return preds / weights
 
     def class_thresholds(self, num_classes: int, device: torch.device) -> Tensor:
         """(C, 1, 1) thresholds from ``test_cfg.threshold``."""
