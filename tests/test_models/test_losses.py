@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-LOSSES = ['MultiLabelBCELoss', 'MultiLabelFocalLoss', 'MultiLabelTverskyLoss',
+LOSSES = ['MultiLabelBCELoss', 'MultiLabelBoundaryBCELoss', 'MultiLabelFocalLoss', 'MultiLabelTverskyLoss',
           'MultiLabelFocalTverskyLoss', 'MultiLabelDiceLoss', 'MultiLabelJaccardLoss']
 
 
@@ -62,3 +62,16 @@ def test_dice_loss_is_per_class_not_pooled():
     pred[0, 1, 0, 0] = -20.0
     loss = MODELS.build(dict(type='MultiLabelDiceLoss', smooth=0.0))(pred, target)
     assert loss.item() == pytest.approx(0.5, abs=1e-3)
+
+
+def test_boundary_band_and_weighting():
+    from mmseg_ext.models.losses.boundary_bce_loss import boundary_band
+    target = torch.zeros(1, 1, 12, 12, dtype=torch.bool)
+    target[0, 0, 4:8, 4:8] = True
+    band = boundary_band(target, 1)[0, 0]
+    assert band[3:9, 3:9].sum() == 36 - 4 + 0 and not band[0, 0] and not band[5:7, 5:7].any()
+    pred = torch.zeros(1, 1, 12, 12)
+    plain = MODELS.build(dict(type='MultiLabelBCELoss'))(pred, target)
+    weighted = MODELS.build(dict(type='MultiLabelBoundaryBCELoss', band_width=1,
+                                 boundary_weight=1.0))(pred, target)
+    assert weighted == pytest.approx(plain.item() * (1 + 32 / 144), rel=1e-5)
