@@ -73,7 +73,8 @@ def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path)
     config, ckpt = tiny_run
     out_json = str(tmp_path / 'thr.json')
     proc = _run('tools/analysis_tools/tune_thresholds.py', config, ckpt, '--out', out_json,
-                '--grid', '0.3', '0.5', '0.7', '--min-area', '4')
+                '--grid', '0.3', '0.5', '0.7', '--min-area', '4', '--close-kernel', '3',
+                '--fill-holes')
     assert 'post-processing' in proc.stdout and 'Pisiform' in proc.stdout
     import json
     thresholds = json.load(open(out_json))

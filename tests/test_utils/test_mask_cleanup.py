@@ -25,3 +25,20 @@ def test_clean_masks_per_class():
     masks = torch.from_numpy(np.stack([_mask(), _mask()]))
     out = clean_masks(masks, min_area=5, classes=[1])
     assert out[0].sum() == 41 and out[1].sum() == 36
+
+
+def test_closing_and_hole_filling():
+    mask = np.zeros((20, 20), bool)
+    mask[4:14, 4:14] = True
+    mask[8:10, 8:10] = False   # a hole
+    mask[4:14, 9] = False      # a 1-px crack that splits the square
+    filled = clean_mask(mask, fill_holes=True)
+    assert filled.sum() == mask.sum()  # the crack opens the hole to the outside
+    closed = clean_mask(mask, close_kernel=3)
+    assert closed[4:14, 9][1:-1].all()
+    both = clean_mask(mask, close_kernel=3, fill_holes=True)
+    assert both[5:13, 5:13].all()
+    ring = np.zeros((9, 9), bool)
+    ring[1:8, 1:8] = True
+    ring[3:6, 3:6] = False
+    assert clean_mask(ring, fill_holes=True)[1:8, 1:8].all()

@@ -35,6 +35,9 @@ def parse_args() -> argparse.Namespace:
                         default=[round(t, 2) for t in np.arange(0.1, 0.91, 0.05)])
     parser.add_argument('--min-area', type=int, default=0,
                         help='also try removing components below this size')
+    parser.add_argument('--close-kernel', type=int, default=0,
+                        help='also try a morphological closing of this size')
+    parser.add_argument('--fill-holes', action='store_true', help='also try hole filling')
     parser.add_argument('--device', default=None, help='default: cuda if available')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
@@ -53,7 +56,8 @@ def main() -> None:
                                             output_probs=True, device=args.device,
                                             cfg_options=args.cfg_options)
     classes = dataset.metainfo['classes']
-    cleanup = dict(keep_largest=True, min_area=args.min_area)
+    cleanup = dict(keep_largest=True, min_area=args.min_area, close_kernel=args.close_kernel,
+                   fill_holes=args.fill_holes)
     search = ThresholdSearch(sorted(set(args.grid) | {0.5}), cleanup=cleanup)
     for i in range(len(dataset)):
         with torch.no_grad():
