@@ -1,8 +1,9 @@
 from .geometric import RandomElasticDeform, RandomShiftScaleRotate
+from .hand_side import HandSideNormalize
 from .loading import LoadHandBoneAnnotations, LoadXRayImage
 from .photometric import RandomBrightnessContrastGamma, RandomNoiseBlur
 
 __all__ = [
     'LoadXRayImage', 'LoadHandBoneAnnotations', 'RandomShiftScaleRotate',
-    'RandomElasticDeform', 'RandomBrightnessContrastGamma', 'RandomNoiseBlur'
+    'RandomElasticDeform', 'HandSideNormalize', 'RandomBrightnessContrastGamma', 'RandomNoiseBlur'
 ]

@@ -30,13 +30,16 @@ def valid_pixel_mask(data_samples: Sequence[SegDataSample], size: Sequence[int],
 
 
 def undo_padding_and_flip(logits: Tensor, meta: dict) -> Tensor:
-    """Remove the preprocessor's padding from (1, C, H, W) logits and undo a flip."""
+    """Remove the preprocessor's padding from (1, C, H, W) logits and undo
+    ``RandomFlip``'s flip and ``HandSideNormalize``'s (``hand_flip``)."""
     height, width = logits.shape[-2:]
     left, right, top, bottom = padding_of(meta)
     logits = logits[..., top:height - bottom, left:width - right]
     if meta.get('flip', False):
         direction = meta.get('flip_direction', 'horizontal')
         logits = logits.flip(dims=(3, ) if direction == 'horizontal' else (2, ))
+    if meta.get('hand_flip', False):
+        logits = logits.flip(dims=(3, ))
     return logits
 
 

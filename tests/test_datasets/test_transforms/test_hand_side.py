@@ -1,0 +1,41 @@
+import glob
+import os.path as osp
+
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+
+from mmseg_ext.datasets.transforms.hand_side import side_from_filename, side_from_image
+from mmseg_ext.models.segmentors.multilabel_mixin import undo_padding_and_flip
+
+
+def test_side_from_filename_never_splits_on_underscore():
+    assert side_from_filename('DCM/ID001/image1661130828152_R.png') == 'R'
+    assert side_from_filename('x/my_scan_l.dcm') == 'L'
+    assert side_from_filename('x/image_Left.png') is None
+
+
+def test_side_from_image_on_phantoms(phantom_root):
+    import cv2
+    paths = sorted(glob.glob(osp.join(phantom_root, 'train', 'DCM', '*', '*.png')))
+    for path in paths:
+        assert side_from_image(cv2.imread(path, cv2.IMREAD_GRAYSCALE)) == side_from_filename(path)
+
+
+def test_left_hand_is_flipped_with_masks_and_prediction_flips_back(phantom_root):
+    path = sorted(glob.glob(osp.join(phantom_root, 'train', 'DCM', '*', '*_L.png')))[0]
+    pipeline = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations'),
+                        dict(type='HandSideNormalize', use_filename=False)])
+    plain = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations')])
+    info = dict(img_path=path, seg_map_path=path.replace('DCM', 'outputs_json')[:-4] + '.json',
+                seg_fields=[])
+    flipped, original = pipeline(dict(info)), plain(dict(info))
+    assert flipped['hand_side'] == 'L' and flipped['hand_flip']
+    assert (flipped['img'] == original['img'][:, ::-1]).all()
+    assert (flipped['gt_seg_map'] == original['gt_seg_map'][:, ::-1]).all()
+    logits = torch.from_numpy(flipped['gt_seg_map'].astype(np.float32))[None, None]
+    restored = undo_padding_and_flip(logits, dict(hand_flip=True, flip=True,
+                                                  flip_direction='horizontal'))
+    assert torch.equal(restored[0, 0], logits[0, 0])  # two flips cancel
+    restored = undo_padding_and_flip(logits, dict(hand_flip=True))
+    assert (restored[0, 0].numpy() == original['gt_seg_map']).all()
