@@ -13,8 +13,7 @@ from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 
 from mmseg_ext.utils.rle import rle_encode_batch
-
-CSV_HEADER = ('image_name', 'class', 'rle')
+from mmseg_ext.utils.submission_writer import SubmissionWriter
 
 
 def _read_part(path: str) -> Iterator[List[str]]:
@@ -106,21 +105,10 @@ class SubmissionHook(Hook):
     def _merge(self, runner) -> int:
         parts = [osp.join(self._parts_dir(runner), f'part{r}.csv') for r in range(get_world_size())]
         merged = heapq.merge(*(_read_part(p) for p in parts), key=lambda row: row[0])
-        os.makedirs(osp.dirname(self.out_file), exist_ok=True)
-        tmp = f'{self.out_file}.tmp{os.getpid()}'
-        rows = 0
-        try:
-            with open(tmp, 'w', newline='') as f:
-                writer = csv.writer(f, lineterminator='\n')
-                writer.writerow(CSV_HEADER)
-                for _, name, class_name, rle in merged:
-                    writer.writerow((name, class_name, rle))
-                    rows += 1
+        with SubmissionWriter(self.out_file, self.class_names) as writer:
+            writer.write_rows(row[1:] for row in merged)
             expected = self._dataset_size * len(self.class_names)
-            if rows != expected:
-                raise RuntimeError(f'SubmissionHook: merged {rows} rows, expected {expected}')
-            os.replace(tmp, self.out_file)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
-        return rows
+            if writer.rows != expected:
+                raise RuntimeError(f'SubmissionHook: merged {writer.rows} rows, '
+                                   f'expected {expected}')
+        return writer.rows

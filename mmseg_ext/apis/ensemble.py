@@ -1,0 +1,59 @@
+"""Streaming ensemble of multi-label segmentors with their own configs."""
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from mmseg.apis import init_model
+
+
+class EnsembleMember:
+    """One checkpoint with its own config, test pipeline and input size.
+
+    Args:
+        config (str): Config file.
+        checkpoint (str): Checkpoint file.
+        weight (float): Weight in the probability average. Defaults to 1.
+        device (str, optional): Defaults to cuda if available, else cpu.
+    """
+
+    def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
+                 device: Optional[str] = None) -> None:
+        cfg = Config.fromfile(config)
+        cfg.model.test_cfg['output_probs'] = True
+        init_default_scope(cfg.get('default_scope', 'mmseg'))
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.model = init_model(cfg, checkpoint, device=device)
+        pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
+                    if t['type'] not in ('LoadHandBoneAnnotations', 'LoadAnnotations')]
+        self.pipeline = Compose(pipeline)
+        self.weight = float(weight)
+
+    @torch.no_grad()
+    def predict_probs(self, img_path: str) -> torch.Tensor:
+        """(C, H, W) probabilities at the image's original size."""
+        data = self.pipeline(dict(img_path=img_path))
+        return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
+
+
+def ensemble_probs(members: Sequence[EnsembleMember], img_path: str) -> torch.Tensor:
+    """Weighted mean of the members' probabilities for one image.
+
+    Only a running sum of one image's probabilities is kept, whatever the
+    number of images.
+    """
+    total, weight_sum = None, 0.0
+    for member in members:
+        probs = member.predict_probs(img_path).float().cpu()
+        total = probs * member.weight if total is None else total.add_(probs, alpha=member.weight)
+        weight_sum += member.weight
+    return total / weight_sum
+
+
+def parse_member(spec: str) -> List[str]:
+    """``CONFIG:CKPT[:WEIGHT]`` -> [config, checkpoint, weight]."""
+    parts = spec.split(':')
+    if len(parts) not in (2, 3):
+        raise ValueError(f'--model takes CONFIG:CKPT[:WEIGHT], got {spec!r}')
+    return parts + ['1.0'] * (3 - len(parts))

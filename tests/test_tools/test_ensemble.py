@@ -1,0 +1,40 @@
+import os.path as osp
+import subprocess
+import sys
+
+from mmengine.config import Config
+
+from mmseg_ext.utils.submission_check import check_submission
+from tests.conftest import REPO_ROOT, tool_env
+
+
+def _run(*args):
+    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=tool_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_single_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    _run('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'test.csv'))
+    _run('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--image-root', image_root,
+         '--submission', str(tmp_path / 'ens.csv'))
+    assert (tmp_path / 'ens.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()
+
+
+def test_mixed_input_sizes_and_weights(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    cfg = Config.fromfile(config)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = (96, 96)
+    other = str(tmp_path / 'other.py')
+    cfg.dump(other)
+    out = _run('tools/ensemble.py', '--model', f'{config}:{ckpt}:2', '--model',
+               f'{other}:{ckpt}:1', '--image-root', osp.join(phantom_root, 'test', 'DCM'),
+               '--submission', str(tmp_path / 'ens.csv'))
+    assert 'ensemble of 2: wrote 58 rows for 2 images' in out
+    assert check_submission(str(tmp_path / 'ens.csv'),
+                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58

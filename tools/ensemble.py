@@ -1,0 +1,64 @@
+"""Average per-class probabilities of K checkpoints and write a submission.
+
+``python tools/ensemble.py --model CFG1:CKPT1[:W1] --model CFG2:CKPT2[:W2] ...
+    --image-root data/hand_bone/test/DCM --submission out.csv [--thresholds t.json]``
+Members may mix architectures and input sizes; images are streamed one at a
+time (sorted by path), so peak memory is one image's outputs plus the models.
+"""
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
+import argparse
+import os
+import time
+
+import torch
+from mmengine.utils import ProgressBar
+
+from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.submission_writer import SubmissionWriter
+from mmseg_ext.utils.thresholds import load_thresholds
+
+
+def list_images(root: str) -> list:
+    """Image paths under ``root`` in sorted path order (as the dataset does)."""
+    paths = [osp.join(d, n) for d, _, names in os.walk(root) for n in names
+             if n.lower().endswith(('.png', '.dcm'))]
+    if not paths:
+        raise FileNotFoundError(f'no .png/.dcm images under {root}')
+    return sorted(paths, key=lambda p: osp.relpath(p, root))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', action='append', required=True,
+                        help='CONFIG:CKPT[:WEIGHT], repeat for each member')
+    parser.add_argument('--image-root', required=True, help='folder of test images')
+    parser.add_argument('--submission', required=True, help='CSV to write')
+    parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
+    parser.add_argument('--device', default=None)
+    args = parser.parse_args()
+    members = [EnsembleMember(c, k, float(w), args.device)
+               for c, k, w in map(parse_member, args.model)]
+    classes = HAND_BONE_CLASSES
+    thresholds = torch.tensor(load_thresholds(args.thresholds, classes) if args.thresholds
+                              else [0.5] * len(classes)).view(-1, 1, 1)
+    images = list_images(args.image_root)
+    start, progress = time.time(), ProgressBar(len(images))
+    with SubmissionWriter(args.submission, classes) as writer:
+        for path in images:
+            probs = ensemble_probs(members, path)
+            writer.write_image(osp.basename(path), probs > thresholds)
+            progress.update()
+    print(f'\nensemble of {len(members)}: wrote {writer.rows} rows for {len(images)} images '
+          f'to {args.submission} in {time.time() - start:.1f} s')
+
+
+if __name__ == '__main__':
+    main()
