@@ -101,3 +101,19 @@ def test_tta_submission(tiny_run, phantom_root, tmp_path):
     out_csv = str(tmp_path / 'tta.csv')
     _run('tools/test.py', config, ckpt, '--submission', out_csv, '--tta')
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+
+
+def test_pseudo_labels_join_training(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    out_csv = str(tmp_path / 'sub.csv')
+    _run('tools/test.py', config, ckpt, '--submission', out_csv)
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    out = _run('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'pseudo'),
+               '--min-area', '2')
+    assert 'wrote 2 annotation files' in out.stdout
+    from mmseg_ext.datasets import HandBoneDataset
+    dataset = HandBoneDataset(
+        data_root=str(tmp_path), pipeline=[],
+        data_prefix=dict(img_path=image_root, seg_map_path=str(tmp_path / 'pseudo')))
+    assert len(dataset) == 2
+    assert sum(len(dataset.get_data_info(i)['gt_polygons']) for i in range(2)) > 0
