@@ -14,7 +14,6 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
     sys.path.insert(0, _REPO)
 
 import argparse
-import os
 import time
 
 import torch
@@ -22,17 +21,9 @@ from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.file_scan import list_images
 from mmseg_ext.utils.submission_writer import SubmissionWriter
 from mmseg_ext.utils.thresholds import load_thresholds
-
-
-def list_images(root: str) -> list:
-    """Image paths under ``root`` in sorted path order (as the dataset does)."""
-    paths = [osp.join(d, n) for d, _, names in os.walk(root) for n in names
-             if n.lower().endswith(('.png', '.dcm'))]
-    if not paths:
-        raise FileNotFoundError(f'no .png/.dcm images under {root}')
-    return sorted(paths, key=lambda p: osp.relpath(p, root))
 
 
 def main() -> None:

@@ -8,18 +8,9 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, hand_bone_palette
+from mmseg_ext.utils.file_scan import scan_files
 from .annotations import parse_annotation_file
 from .folds import group_kfold_assignment
-
-
-def _scan(root: str, suffixes: Sequence[str]) -> List[str]:
-    """Return the sorted relative paths under ``root`` ending with a suffix."""
-    found = []
-    for dirpath, _, filenames in os.walk(root, followlinks=True):
-        for name in filenames:
-            if name.lower().endswith(tuple(suffixes)):
-                found.append(osp.relpath(osp.join(dirpath, name), root))
-    return sorted(found)
 
 
 def _strip_suffix(path: str) -> str:
@@ -103,7 +94,7 @@ class HandBoneDataset(BaseSegDataset):
     def _check_pairs(self, img_files: List[str], ann_dir: str) -> None:
         """Every image needs a JSON and every JSON an image (training data)."""
         img_keys = {_strip_suffix(p) for p in img_files}
-        ann_keys = {_strip_suffix(p) for p in _scan(ann_dir, ('.json',))}
+        ann_keys = {_strip_suffix(p) for p in scan_files(ann_dir, ('.json',))}
         for key in sorted(img_keys - ann_keys):
             raise FileNotFoundError(
                 f'HandBoneDataset: image {key} has no annotation file '
@@ -116,7 +107,7 @@ class HandBoneDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         """Scan the image folder (sorted by path) and parse the annotations."""
         img_dir = self._image_dir()
-        img_files = _scan(img_dir, self.img_suffixes)
+        img_files = scan_files(img_dir, self.img_suffixes)
         if not img_files:
             raise FileNotFoundError(
                 f'HandBoneDataset: no {"/".join(self.img_suffixes)} images under {img_dir}')

@@ -1,10 +1,10 @@
 """Validation of a submission CSV against the test images."""
 import csv
-import os
 import os.path as osp
 from typing import Dict, Iterator, List, Sequence, Tuple
 
 from .class_names import HAND_BONE_CLASSES
+from .file_scan import IMAGE_SUFFIXES, list_images
 from .rle import rle_decode
 
 
@@ -12,19 +12,18 @@ class SubmissionError(ValueError):
     """A submission CSV that does not match the competition format."""
 
 
-def image_shapes(image_root: str, suffixes: Sequence[str] = ('.png', '.dcm')) -> Dict[str, Tuple[int, int]]:
+def image_shapes(image_root: str,
+                 suffixes: Sequence[str] = IMAGE_SUFFIXES) -> Dict[str, Tuple[int, int]]:
     """Base name -> (H, W) of every image under ``image_root``, in sorted path order."""
     from mmseg_ext.datasets.transforms.xray_io import decode_xray
+    try:
+        paths = list_images(image_root, suffixes)
+    except FileNotFoundError as err:
+        raise SubmissionError(str(err)) from err
     shapes: Dict[str, Tuple[int, int]] = {}
-    paths = sorted(osp.relpath(osp.join(d, n), image_root)
-                   for d, _, names in os.walk(image_root) for n in names
-                   if n.lower().endswith(tuple(suffixes)))
-    for rel in paths:
-        path = osp.join(image_root, rel)
+    for path in paths:
         with open(path, 'rb') as f:
-            shapes[osp.basename(rel)] = decode_xray(f.read(), path).shape[:2]
-    if not shapes:
-        raise SubmissionError(f'{image_root}: no images found')
+            shapes[osp.basename(path)] = decode_xray(f.read(), path).shape[:2]
     return shapes
 
 

@@ -44,21 +44,25 @@ class DiceMetric(BaseMetric):
 
     Args:
         mode (str): ``'image'`` or ``'dataset'``. Defaults to 'image'.
+        classes (Sequence[str], optional): Class names of the prediction
+            channels when they differ from the dataset's (e.g. a model of the
+            8 carpal bones on a 29-class dataset).
         collect_device (str): Device for collecting results across ranks.
         prefix (str, optional): Prefix of the metric names.
     """
     default_prefix: Optional[str] = None
 
-    def __init__(self, mode: str = 'image', collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(self, mode: str = 'image', classes: Optional[Sequence[str]] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.classes = tuple(classes) if classes else None
         if mode not in ('image', 'dataset'):
             raise ValueError(f"DiceMetric mode must be 'image' or 'dataset', got {mode!r}")
         self.mode = mode
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Store the (3, C) Dice counts of every sample."""
-        num_classes = len(self.dataset_meta['classes'])
+        num_classes = len(self._classes())
         for sample in data_samples:
             pred = sample['pred_sem_seg']['data']
             gt = unpack_bits(sample['gt_sem_seg']['data'][0], num_classes)
@@ -75,11 +79,14 @@ class DiceMetric(BaseMetric):
             per_class = dice_from_counts(counts).mean(axis=0)
         else:
             per_class = dice_from_counts(counts.sum(axis=0))
-        classes = self.dataset_meta['classes']
+        classes = self._classes()
         self._log_table(classes, per_class)
         metrics = OrderedDict(mDice=float(per_class.mean()))
         metrics.update({f'Dice.{name}': float(v) for name, v in zip(classes, per_class)})
         return metrics
+
+    def _classes(self) -> Sequence[str]:
+        return self.classes or self.dataset_meta['classes']
 
     @staticmethod
     def _log_table(classes: Sequence[str], per_class: np.ndarray) -> None:

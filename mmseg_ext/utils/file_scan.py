@@ -1,0 +1,24 @@
+"""Finding image and annotation files in sorted path order."""
+import os
+import os.path as osp
+from typing import List, Sequence
+
+IMAGE_SUFFIXES = ('.png', '.dcm')
+
+
+def scan_files(root: str, suffixes: Sequence[str]) -> List[str]:
+    """Relative paths of the files under ``root`` ending with a suffix, sorted."""
+    found = []
+    for dirpath, _, filenames in os.walk(root, followlinks=True):
+        for name in filenames:
+            if name.lower().endswith(tuple(suffixes)):
+                found.append(osp.relpath(osp.join(dirpath, name), root))
+    return sorted(found)
+
+
+def list_images(root: str, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> List[str]:
+    """Image paths under ``root`` in sorted path order (as HandBoneDataset orders them)."""
+    paths = [osp.join(root, p) for p in scan_files(root, suffixes)]
+    if not paths:
+        raise FileNotFoundError(f'no {"/".join(suffixes)} images under {root}')
+    return paths

@@ -1,0 +1,81 @@
+"""Stage 1 predicts all 29 bones; stage 2 re-predicts the 8 carpals on the
+full-resolution carpal crop, replacing stage 1's carpal masks there.
+
+``python projects/wrist_roi/tools/two_stage_submission.py --stage1 CFG:CKPT
+    --stage2 CFG:CKPT --image-root DIR --submission out.csv [--margin 0.15]``
+"""
+import os.path as osp
+import sys
+
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, _REPO)
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+from mmengine.dataset import pseudo_collate  # noqa: E402
+
+from mmseg_ext.apis import EnsembleMember, parse_member  # noqa: E402
+from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES  # noqa: E402
+from mmseg_ext.utils.file_scan import list_images  # noqa: E402
+from mmseg_ext.utils.submission_writer import SubmissionWriter  # noqa: E402
+from projects.wrist_roi.wrist_roi import carpal_box  # noqa: E402
+from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START  # noqa: E402
+
+
+class CarpalStage(EnsembleMember):
+    """Stage-2 model: its test pipeline, with the crop box supplied by stage 1."""
+
+    def __init__(self, config: str, checkpoint: str, device=None) -> None:
+        super().__init__(config, checkpoint, device=device)
+        from mmengine.dataset import Compose
+        self.pipeline = Compose([dict(type='LoadXRayImage'), dict(type='CropCarpalROI'),
+                                 dict(type='PackSegInputs')])
+
+    @torch.no_grad()
+    def predict_crop(self, img_path: str, box) -> torch.Tensor:
+        data = self.pipeline(dict(img_path=img_path, roi_box=box))
+        return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
+
+
+def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box,
+           threshold: float = 0.5) -> torch.Tensor:
+    """Replace the carpal channels of (29, H, W) masks by stage 2's crop masks."""
+    y0, y1, x0, x1 = box
+    masks = stage1_masks.clone()
+    carpals = slice(CARPAL_START, CARPAL_START + len(CARPAL_CLASSES))
+    masks[carpals] = False
+    masks[carpals, y0:y1, x0:x1] = crop_probs.cpu() > threshold
+    return masks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--stage1', required=True, help='CONFIG:CKPT of the 29-class model')
+    parser.add_argument('--stage2', required=True, help='CONFIG:CKPT of the carpal model')
+    parser.add_argument('--image-root', required=True)
+    parser.add_argument('--submission', required=True)
+    parser.add_argument('--margin', type=float, default=0.15)
+    parser.add_argument('--device', default=None)
+    args = parser.parse_args()
+    cfg1, ckpt1, _ = parse_member(args.stage1)
+    cfg2, ckpt2, _ = parse_member(args.stage2)
+    stage1 = EnsembleMember(cfg1, ckpt1, device=args.device)
+    stage2 = CarpalStage(cfg2, ckpt2, device=args.device)
+    images, start, refined = list_images(args.image_root), time.time(), 0
+    with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:
+        for path in images:
+            masks = stage1.predict_probs(path).cpu() > 0.5
+            carpals = masks[CARPAL_START:CARPAL_START + len(CARPAL_CLASSES)].numpy()
+            box = carpal_box(carpals, masks.shape[1:], args.margin)
+            if box is not None:
+                masks = refine(masks, stage2.predict_crop(path, box), box)
+                refined += 1
+            writer.write_image(osp.basename(path), masks)
+    print(f'two-stage: {refined}/{len(images)} images refined, {writer.rows} rows written to '
+          f'{args.submission} in {time.time() - start:.1f} s')
+
+
+if __name__ == '__main__':
+    main()

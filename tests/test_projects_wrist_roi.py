@@ -1,0 +1,80 @@
+"""The wrist ROI project: crop transform, stage-2 training, two-stage submission."""
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+
+import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.submission_check import check_submission
+from projects.wrist_roi.wrist_roi import carpal_box
+from tests.conftest import REPO_ROOT, tool_env
+from tests.helpers import tiny_config
+
+STAGE2 = osp.join(REPO_ROOT, 'projects/wrist_roi/configs/hrnet_w18_carpal_roi_phantom_cpu.py')
+
+
+def _sample(phantom_root):
+    import glob
+    path = sorted(glob.glob(osp.join(phantom_root, 'train', 'DCM', '*', '*.png')))[0]
+    return dict(img_path=path, seg_fields=[],
+                seg_map_path=path.replace('DCM', 'outputs_json')[:-4] + '.json')
+
+
+def test_crop_keeps_carpals_only_and_whole(phantom_root):
+    full = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations')])(
+        _sample(phantom_root))
+    crop = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations'),
+                    dict(type='CropCarpalROI', margin=0.1)])(_sample(phantom_root))
+    y0, y1, x0, x1 = crop['roi_box']
+    assert crop['img'].shape[:2] == crop['ori_shape'] == (y1 - y0, x1 - x0)
+    assert crop['gt_seg_map'].max() < 256  # 8 carpal bits only
+    carpal_bits = (full['gt_seg_map'] >> 19) & 0xFF
+    assert (crop['gt_seg_map'] == carpal_bits[y0:y1, x0:x1]).all()
+    assert carpal_bits.sum() == crop['gt_seg_map'].sum()  # no carpal pixel cut off
+    masks = np.stack([(carpal_bits >> i) & 1 for i in range(8)]).astype(bool)
+    assert carpal_box(masks, carpal_bits.shape, 0.1) == (y0, y1, x0, x1)
+
+
+def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(STAGE2)
+    small = tiny_config(phantom_root, str(tmp_path / 'stage2'), max_iters=2)
+    cfg.model.backbone.extra = small.model.backbone.extra
+    cfg.model.decode_head.in_channels = small.model.decode_head.in_channels
+    cfg.model.decode_head.channels = small.model.decode_head.channels
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[name].num_workers, cfg[name].persistent_workers = 0, False
+        cfg[name].dataset.data_root = osp.join(phantom_root, 'train')
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = 2
+    cfg.param_scheduler = []
+    cfg.work_dir = str(tmp_path / 'stage2')
+    config2 = str(tmp_path / 'stage2.py')
+    cfg.dump(config2)
+    proc = subprocess.run([sys.executable, 'tools/train.py', config2], cwd=REPO_ROOT,
+                          env=tool_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'Trapezium' in proc.stdout + proc.stderr  # the 8-class Dice table
+    config1, ckpt1 = tiny_run
+    out_csv = str(tmp_path / 'two.csv')
+    proc = subprocess.run(
+        [sys.executable, 'projects/wrist_roi/tools/two_stage_submission.py', '--stage1',
+         f'{config1}:{ckpt1}', '--stage2', f'{config2}:{tmp_path}/stage2/iter_2.pth',
+         '--image-root', osp.join(phantom_root, 'test', 'DCM'), '--submission', out_csv],
+        cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'two-stage:' in proc.stdout
+    assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+
+
+def test_refine_replaces_only_carpals_inside_box():
+    from projects.wrist_roi.tools.two_stage_submission import refine
+    masks = torch.ones(29, 10, 10, dtype=torch.bool)
+    out = refine(masks, torch.zeros(8, 4, 4), (2, 6, 3, 7))
+    carpal = [HAND_BONE_CLASSES.index(c) for c in ('Trapezium', 'Pisiform')]
+    assert out[:19].all() and out[27:].all()
+    assert not out[carpal[0]:carpal[1] + 1].any()
