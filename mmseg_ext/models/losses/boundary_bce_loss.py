@@ -2,11 +2,10 @@
 from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from .utils import class_weight_tensor, masked_pixel_mean
+from .utils import PixelwiseMultiLabelLoss
 
 
 def boundary_band(target: torch.Tensor, width: int) -> torch.Tensor:
@@ -20,7 +19,7 @@ def boundary_band(target: torch.Tensor, width: int) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class MultiLabelBoundaryBCELoss(nn.Module):
+class MultiLabelBoundaryBCELoss(PixelwiseMultiLabelLoss):
     """Per-class BCE with extra weight near the target's boundaries.
 
     Pixels within ``band_width`` of a boundary (where bones touch or overlap
@@ -38,23 +37,11 @@ class MultiLabelBoundaryBCELoss(nn.Module):
     def __init__(self, band_width: int = 3, boundary_weight: float = 4.0,
                  class_weight: Optional[Sequence[float]] = None, loss_weight: float = 1.0,
                  loss_name: str = 'loss_boundary_bce') -> None:
-        super().__init__()
+        super().__init__(class_weight, loss_weight, loss_name)
         self.band_width = band_width
         self.boundary_weight = boundary_weight
-        self.class_weight = class_weight
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor,
-                valid: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
-        """Loss of (N, C, H, W) logits against 0/1 targets over valid pixels."""
-        target = target.to(pred.dtype)
+    def pixel_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         bce = F.binary_cross_entropy_with_logits(pred, target, reduction='none')
         band = boundary_band(target, self.band_width).to(pred.dtype)
-        loss_map = bce * (1 + self.boundary_weight * band)
-        weight = class_weight_tensor(self.class_weight, pred)
-        return self.loss_weight * masked_pixel_mean(loss_map, valid, weight)
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        return bce * (1 + self.boundary_weight * band)

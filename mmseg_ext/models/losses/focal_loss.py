@@ -2,15 +2,14 @@
 from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from .utils import class_weight_tensor, masked_pixel_mean
+from .utils import PixelwiseMultiLabelLoss
 
 
 @MODELS.register_module()
-class MultiLabelFocalLoss(nn.Module):
+class MultiLabelFocalLoss(PixelwiseMultiLabelLoss):
     """Focal loss (Lin et al.) on independent sigmoid channels.
 
     Args:
@@ -28,26 +27,15 @@ class MultiLabelFocalLoss(nn.Module):
                  class_weight: Optional[Sequence[float]] = None,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal') -> None:
-        super().__init__()
+        super().__init__(class_weight, loss_weight, loss_name)
         self.gamma = gamma
         self.alpha = alpha
-        self.class_weight = class_weight
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor,
-                valid: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
-        """Loss of (N, C, H, W) logits against 0/1 targets over valid pixels."""
-        target = target.to(pred.dtype)
+    def pixel_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         bce = F.binary_cross_entropy_with_logits(pred, target, reduction='none')
         prob = pred.sigmoid()
         p_true = prob * target + (1 - prob) * (1 - target)
         loss_map = bce * (1 - p_true).pow(self.gamma)
         if self.alpha >= 0:
             loss_map = loss_map * (self.alpha * target + (1 - self.alpha) * (1 - target))
-        weight = class_weight_tensor(self.class_weight, pred)
-        return self.loss_weight * masked_pixel_mean(loss_map, valid, weight)
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        return loss_map

@@ -2,14 +2,13 @@
 from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 from mmseg.registry import MODELS
 
-from .utils import class_weight_tensor, soft_confusion, weighted_class_mean
+from .utils import MultiLabelLoss, class_weight_tensor, soft_confusion, weighted_class_mean
 
 
 @MODELS.register_module()
-class MultiLabelTverskyLoss(nn.Module):
+class MultiLabelTverskyLoss(MultiLabelLoss):
     """Tversky loss per class, ``1 - TP / (TP + alpha FP + beta FN)``.
 
     Computed for each class over the batch's valid pixels, raised to
@@ -35,14 +34,11 @@ class MultiLabelTverskyLoss(nn.Module):
                  class_weight: Optional[Sequence[float]] = None,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_tversky') -> None:
-        super().__init__()
+        super().__init__(class_weight, loss_weight, loss_name)
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
         self.smooth = smooth
-        self.class_weight = class_weight
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
                 valid: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
@@ -52,10 +48,6 @@ class MultiLabelTverskyLoss(nn.Module):
         per_class = (1 - index).clamp_min(0).pow(self.gamma)
         weight = class_weight_tensor(self.class_weight, pred)
         return self.loss_weight * weighted_class_mean(per_class, weight)
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
 
 @MODELS.register_module()

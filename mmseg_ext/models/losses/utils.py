@@ -1,7 +1,8 @@
-"""Shared pieces of the multi-label losses: valid-pixel masking and class weights."""
+"""Shared pieces of the multi-label losses: base classes, masking, class weights."""
 from typing import Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 
 
 def class_weight_tensor(class_weight: Optional[Sequence[float]],
@@ -55,3 +56,47 @@ def masked_pixel_mean(loss_map: torch.Tensor, valid: Optional[torch.Tensor],
         valid = valid.to(loss_map.dtype)
         per_class = (loss_map * valid).sum(dim=(0, 2, 3)) / valid.sum().clamp_min(1.0)
     return weighted_class_mean(per_class, weight)
+
+
+class MultiLabelLoss(nn.Module):
+    """Base of the multi-label losses: weights and the log name.
+
+    Args:
+        class_weight (Sequence[float], optional): Weight of each class's loss.
+        loss_weight (float): Multiplier of the loss.
+        loss_name (str): Log key; must start with ``loss_``.
+    """
+
+    def __init__(self, class_weight: Optional[Sequence[float]], loss_weight: float,
+                 loss_name: str) -> None:
+        super().__init__()
+        self.class_weight = class_weight
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+
+class PixelwiseMultiLabelLoss(MultiLabelLoss):
+    """A per-pixel loss averaged over valid pixels per class, then over classes.
+
+    Subclasses implement :meth:`pixel_loss` on (N, C, H, W) logits and float
+    targets.
+
+    Args:
+        class_weight (Sequence[float], optional): Weight of each class's loss.
+        loss_weight (float): Multiplier of the loss.
+        loss_name (str): Log key.
+    """
+
+    def pixel_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                valid: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
+        """Loss of (N, C, H, W) logits against 0/1 targets over valid pixels."""
+        loss_map = self.pixel_loss(pred, target.to(pred.dtype))
+        weight = class_weight_tensor(self.class_weight, pred)
+        return self.loss_weight * masked_pixel_mean(loss_map, valid, weight)
