@@ -14,6 +14,7 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
     sys.path.insert(0, _REPO)
 
 import argparse
+import json
 import time
 
 import torch
@@ -33,6 +34,8 @@ def main() -> None:
     parser.add_argument('--image-root', required=True, help='folder of test images')
     parser.add_argument('--submission', required=True, help='CSV to write')
     parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
+    parser.add_argument('--search-json', help='weights and thresholds from '
+                        'tools/analysis_tools/search_ensemble.py (same --model order)')
     parser.add_argument('--device', default=None)
     args = parser.parse_args()
     members = [EnsembleMember(c, k, float(w), args.device)
@@ -40,11 +43,20 @@ def main() -> None:
     classes = HAND_BONE_CLASSES
     thresholds = torch.tensor(load_thresholds(args.thresholds, classes) if args.thresholds
                               else [0.5] * len(classes)).view(-1, 1, 1)
+    class_weights = None
+    if args.search_json:
+        with open(args.search_json) as f:
+            searched = json.load(f)
+        class_weights = torch.tensor([searched['class_weights'][c] for c in classes]).T
+        if class_weights.shape[0] != len(members):
+            raise ValueError(f'{args.search_json}: weights for {class_weights.shape[0]} '
+                             f'models, {len(members)} given')
+        thresholds = torch.tensor([searched['thresholds'][c] for c in classes]).view(-1, 1, 1)
     images = list_images(args.image_root)
     start, progress = time.time(), ProgressBar(len(images))
     with SubmissionWriter(args.submission, classes) as writer:
         for path in images:
-            probs = ensemble_probs(members, path)
+            probs = ensemble_probs(members, path, class_weights)
             writer.write_image(osp.basename(path), probs > thresholds)
             progress.update()
     print(f'\nensemble of {len(members)}: wrote {writer.rows} rows for {len(images)} images '

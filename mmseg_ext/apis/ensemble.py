@@ -37,17 +37,26 @@ class EnsembleMember:
         return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
 
 
-def ensemble_probs(members: Sequence[EnsembleMember], img_path: str) -> torch.Tensor:
+def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
+                   class_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Weighted mean of the members' probabilities for one image.
+
+    Args:
+        members (Sequence[EnsembleMember]): The models.
+        img_path (str): The image.
+        class_weights (Tensor, optional): (K, C) weight of each member per
+            class (e.g. from tools/analysis_tools/search_ensemble.py); by
+            default each member's scalar ``weight``.
 
     Only a running sum of one image's probabilities is kept, whatever the
     number of images.
     """
     total, weight_sum = None, 0.0
-    for member in members:
+    for k, member in enumerate(members):
         probs = member.predict_probs(img_path).float().cpu()
-        total = probs * member.weight if total is None else total.add_(probs, alpha=member.weight)
-        weight_sum += member.weight
+        weight = member.weight if class_weights is None else class_weights[k].view(-1, 1, 1)
+        total = probs * weight if total is None else total.add_(probs * weight)
+        weight_sum = weight_sum + weight
     return total / weight_sum
 
 

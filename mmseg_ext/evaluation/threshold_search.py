@@ -36,19 +36,19 @@ class ThresholdSearch:
             self.cleaned_counts.append(np.stack(cleaned))
 
     @staticmethod
-    def _dice(counts: List[np.ndarray]) -> np.ndarray:
+    def dice_table(counts: List[np.ndarray]) -> np.ndarray:
         """(T, C) Dice averaged over images."""
         return dice_from_counts(np.stack(counts)).mean(axis=0)
 
     def dice_at(self, per_class_thresholds: Sequence[float], cleaned: bool = False) -> np.ndarray:
         """(C,) Dice with the given per-class thresholds (taken from the grid)."""
-        table = self._dice(self.cleaned_counts if cleaned else self.counts)
+        table = self.dice_table(self.cleaned_counts if cleaned else self.counts)
         index = [self.thresholds.index(float(t)) for t in per_class_thresholds]
         return table[index, np.arange(table.shape[1])]
 
     def best(self) -> Dict[str, np.ndarray]:
         """Best threshold per class and its Dice."""
-        table = self._dice(self.counts)
+        table = self.dice_table(self.counts)
         best = table.argmax(axis=0)
         return {'thresholds': np.asarray(self.thresholds)[best],
                 'dice': table[best, np.arange(table.shape[1])]}

@@ -38,3 +38,27 @@ def test_mixed_input_sizes_and_weights(tiny_run, phantom_root, tmp_path):
     assert 'ensemble of 2: wrote 58 rows for 2 images' in out
     assert check_submission(str(tmp_path / 'ens.csv'),
                             osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+
+
+def test_search_weights_and_thresholds_then_ensemble(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    cfg = Config.fromfile(config)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = (96, 96)
+    other = str(tmp_path / 'other.py')
+    cfg.dump(other)
+    out_json = str(tmp_path / 'search.json')
+    out = _run('tools/analysis_tools/search_ensemble.py', '--model', f'{config}:{ckpt}',
+               '--model', f'{other}:{ckpt}', '--out', out_json, '--per-class',
+               '--weight-step', '0.5', '--grid', '0.3', '0.5')
+    assert 'searched' in out
+    import json
+    searched = json.load(open(out_json))
+    assert searched['val_mdice'] >= searched['val_mdice_equal_weights_0.5']
+    assert all(sum(w) == 1.0 for w in searched['class_weights'].values())
+    _run('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--model', f'{other}:{ckpt}',
+         '--search-json', out_json, '--image-root', osp.join(phantom_root, 'test', 'DCM'),
+         '--submission', str(tmp_path / 'ens.csv'))
+    assert check_submission(str(tmp_path / 'ens.csv'),
+                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58

@@ -1,0 +1,92 @@
+"""Search ensemble weights (global or per class) and per-class thresholds on val.
+
+``python tools/analysis_tools/search_ensemble.py --model CFG1:CKPT1 --model CFG2:CKPT2
+    --out ensemble.json [--per-class] [--weight-step 0.25]``
+Every weight vector on the grid (non-negative, summing to 1) is scored with
+every threshold per class by the competition Dice on the first member's
+validation fold; the best are written to a JSON that ``tools/ensemble.py
+--search-json`` uses.
+"""
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
+import argparse
+import itertools
+import json
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS
+
+from mmseg_ext.apis import EnsembleMember, parse_member
+from mmseg_ext.evaluation.threshold_search import ThresholdSearch
+from mmseg_ext.utils.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+
+
+def weight_grid(num_models: int, step: float) -> list:
+    """All weight vectors with entries in multiples of ``step`` summing to 1."""
+    units = int(round(1 / step))
+    return [np.array(c, float) / units for c in itertools.product(range(units + 1),
+                                                                  repeat=num_models)
+            if sum(c) == units]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', action='append', required=True, help='CONFIG:CKPT')
+    parser.add_argument('--out', default='ensemble.json')
+    parser.add_argument('--per-class', action='store_true', help='weights per class')
+    parser.add_argument('--weight-step', type=float, default=0.25)
+    parser.add_argument('--grid', type=float, nargs='+',
+                        default=[round(t, 2) for t in np.arange(0.1, 0.91, 0.05)])
+    parser.add_argument('--device', default=None)
+    args = parser.parse_args()
+    specs = [parse_member(m) for m in args.model]
+    members = [EnsembleMember(c, k, device=args.device) for c, k, _ in specs]
+    cfg = Config.fromfile(specs[0][0])
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    load_gt = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations')])
+    grid = weight_grid(len(members), args.weight_step)
+    thresholds = sorted(set(args.grid) | {0.5})
+    searches = [ThresholdSearch(thresholds) for _ in grid]
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'], 29))
+        probs = torch.stack([m.predict_probs(info['img_path']).float().cpu() for m in members])
+        for weights, search in zip(grid, searches):
+            blended = (probs * torch.tensor(weights, dtype=torch.float32).view(-1, 1, 1, 1)).sum(0)
+            search.add(blended, gt)
+    tables = np.stack([ThresholdSearch.dice_table(s.counts) for s in searches])  # (W, T, C)
+    best_t = tables.max(axis=1)  # (W, C): best threshold for each weight and class
+    classes = HAND_BONE_CLASSES
+    if args.per_class:
+        w_index = best_t.argmax(axis=0)
+    else:
+        w_index = np.full(len(classes), best_t.mean(axis=1).argmax())
+    t_index = tables[w_index, :, np.arange(len(classes))].argmax(axis=1)
+    dice = tables[w_index, t_index, np.arange(len(classes))]
+    equal = int(np.argmin([np.abs(w - 1 / len(members)).sum() for w in grid]))
+    baseline = tables[equal, thresholds.index(0.5)]
+    result = {'models': args.model,
+              'thresholds': {c: thresholds[t] for c, t in zip(classes, t_index)},
+              'class_weights': {c: grid[w].tolist() for c, w in zip(classes, w_index)},
+              'val_mdice': float(dice.mean()),
+              'val_mdice_equal_weights_0.5': float(baseline.mean())}
+    atomic_write_bytes(json.dumps(result, indent=2).encode(), args.out)
+    print(f'val mDice: equal weights @0.5 {baseline.mean():.4f} -> searched {dice.mean():.4f} '
+          f'({"per-class" if args.per_class else "global"} weights); wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
