@@ -29,12 +29,30 @@ def valid_pixel_mask(data_samples: Sequence[SegDataSample], size: Sequence[int],
     return valid
 
 
+def unrotate(logits: Tensor, angle: float) -> Tensor:
+    """Undo ``RotateView(angle)`` on (1, C, H, W) logits (bilinear, border values)."""
+    from mmseg_ext.datasets.transforms.rotate_view import rotation_matrix
+    height, width = logits.shape[-2:]
+    forward = torch.eye(3, dtype=torch.float64)
+    forward[:2] = torch.from_numpy(rotation_matrix(height, width, angle))
+    # pixel -> normalised coordinates (align_corners=False)
+    to_norm = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1],
+                            [0, 0, 1]], dtype=torch.float64)
+    theta = (to_norm @ forward @ torch.linalg.inv(to_norm))[:2].float()
+    grid = torch.nn.functional.affine_grid(theta[None].to(logits.device), list(logits.shape),
+                                           align_corners=False)
+    return torch.nn.functional.grid_sample(logits, grid, mode='bilinear',
+                                           padding_mode='border', align_corners=False)
+
+
 def undo_padding_and_flip(logits: Tensor, meta: dict) -> Tensor:
-    """Remove the preprocessor's padding from (1, C, H, W) logits and undo
-    ``RandomFlip``'s flip and ``HandSideNormalize``'s (``hand_flip``)."""
+    """Remove the preprocessor's padding from (1, C, H, W) logits and undo a
+    ``RotateView`` rotation, ``RandomFlip``'s flip and ``HandSideNormalize``'s."""
     height, width = logits.shape[-2:]
     left, right, top, bottom = padding_of(meta)
     logits = logits[..., top:height - bottom, left:width - right]
+    if meta.get('rotate_angle'):
+        logits = unrotate(logits, meta['rotate_angle'])
     if meta.get('flip', False):
         direction = meta.get('flip_direction', 'horizontal')
         logits = logits.flip(dims=(3, ) if direction == 'horizontal' else (2, ))
