@@ -44,9 +44,12 @@ def _encode_box(mask: np.ndarray, rows: np.ndarray) -> str:
     block = mask[top:bottom]
     cols = np.flatnonzero(block.any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
-    box = np.zeros((bottom - top, right - left + 2), np.int8)
-    box[:, 1:-1] = block[:, left:right]
-    row, col = np.nonzero(np.diff(box, axis=1))
+    if 0 < left and right < width:
+        box = block[:, left - 1:right + 1]  # the columns beside the box are background
+    else:
+        box = np.zeros((bottom - top, right - left + 2), bool)
+        box[:, 1:-1] = block[:, left:right]
+    row, col = np.nonzero(box[:, 1:] != box[:, :-1])
     flat = (row + top) * width + col + left
     starts, ends = flat[0::2], flat[1::2]
     keep = starts[1:] != ends[:-1]
