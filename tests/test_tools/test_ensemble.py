@@ -15,6 +15,17 @@ def _run(*args):
     return proc.stdout
 
 
+def _at_scale(config, scale, tmp_path):
+    """The same config testing at another input size."""
+    cfg = Config.fromfile(config)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = scale
+    path = str(tmp_path / 'other.py')
+    cfg.dump(path)
+    return path
+
+
 def test_single_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
     image_root = osp.join(phantom_root, 'test', 'DCM')
@@ -26,12 +37,7 @@ def test_single_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
 
 def test_mixed_input_sizes_and_weights(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
-    cfg = Config.fromfile(config)
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] == 'Resize':
-            step['scale'] = (96, 96)
-    other = str(tmp_path / 'other.py')
-    cfg.dump(other)
+    other = _at_scale(config, (96, 96), tmp_path)
     out = _run('tools/ensemble.py', '--model', f'{config}:{ckpt}:2', '--model',
                f'{other}:{ckpt}:1', '--image-root', osp.join(phantom_root, 'test', 'DCM'),
                '--submission', str(tmp_path / 'ens.csv'))
@@ -42,12 +48,7 @@ def test_mixed_input_sizes_and_weights(tiny_run, phantom_root, tmp_path):
 
 def test_search_weights_and_thresholds_then_ensemble(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
-    cfg = Config.fromfile(config)
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] == 'Resize':
-            step['scale'] = (96, 96)
-    other = str(tmp_path / 'other.py')
-    cfg.dump(other)
+    other = _at_scale(config, (96, 96), tmp_path)
     out_json = str(tmp_path / 'search.json')
     out = _run('tools/analysis_tools/search_ensemble.py', '--model', f'{config}:{ckpt}',
                '--model', f'{other}:{ckpt}', '--out', out_json, '--per-class',

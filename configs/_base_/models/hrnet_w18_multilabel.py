@@ -1,6 +1,6 @@
 # HRNetV2-W18 + FCNHead with 29 independent sigmoid channels.
 # For several GPUs use norm_cfg = dict(type='SyncBN', requires_grad=True).
-# ImageNet weights (internet): model.pretrained = 'open-mmlab://msra/hrnetv2_w18'.
+# ImageNet weights (needs internet): set model.pretrained to mmseg's hrnetv2_w18 checkpoint.
 norm_cfg = dict(type='BN', requires_grad=True)
 num_classes = 29
 data_preprocessor = dict(

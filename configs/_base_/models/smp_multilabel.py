@@ -1,5 +1,5 @@
 # Any segmentation_models_pytorch architecture with 29 sigmoid channels.
-# ImageNet encoder weights (internet): model.encoder_weights = 'imagenet'.
+# ImageNet encoder weights (needs internet): set model.encoder_weights to imagenet.
 num_classes = 29
 data_preprocessor = dict(
     type='MultiLabelSegDataPreProcessor',

@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from ..annotations import check_polygons_in_bounds, parse_annotation_file
 from .xray_io import decode_xray
 
@@ -101,7 +102,6 @@ class LoadHandBoneAnnotations(BaseTransform):
     def _polygons(self, results: dict) -> list:
         if 'gt_polygons' in results:
             return results['gt_polygons']
-        from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
         return parse_annotation_file(results['seg_map_path'],
                                      {c: i for i, c in enumerate(HAND_BONE_CLASSES)})
 

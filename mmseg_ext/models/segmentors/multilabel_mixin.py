@@ -116,13 +116,14 @@ def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: 
 def gaussian_window(height: int, width: int, sigma_scale: float = 0.125,
                     device: Optional[torch.device] = None) -> Tensor:
     """(height, width) Gaussian importance map, 1 at the centre (nnU-Net's
-    sigma = ``sigma_scale`` x side), floored so border pixels still count."""
+    sigma = ``sigma_scale`` x side), floored at 1e-6 so pixels that only a
+    window's corner covers (image corners) keep a usable weight."""
     ys = torch.arange(height, device=device, dtype=torch.float32) - (height - 1) / 2
     xs = torch.arange(width, device=device, dtype=torch.float32) - (width - 1) / 2
     gy = torch.exp(-0.5 * (ys / (sigma_scale * height)) ** 2)
     gx = torch.exp(-0.5 * (xs / (sigma_scale * width)) ** 2)
     window = gy[:, None] * gx[None, :]
-    return window.clamp_min(window[window > 0].min().item() if (window > 0).any() else 1e-6)
+    return window.clamp_min(1e-6)
 
 
 def window_positions(size: Sequence[int], crop: Sequence[int],
