@@ -74,8 +74,9 @@ def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path)
     out_json = str(tmp_path / 'thr.json')
     proc = _run('tools/analysis_tools/tune_thresholds.py', config, ckpt, '--out', out_json,
                 '--grid', '0.3', '0.5', '0.7', '--min-area', '4', '--close-kernel', '3',
-                '--fill-holes')
+                '--fill-holes', '--crf')
     assert 'post-processing' in proc.stdout and 'Pisiform' in proc.stdout
+    assert 'dense CRF: mean Dice' in proc.stdout
     import json
     thresholds = json.load(open(out_json))
     assert list(thresholds) == list(HAND_BONE_CLASSES)
