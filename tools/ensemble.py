@@ -21,7 +21,9 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
+from mmseg_ext.datasets.transforms.xray_io import decode_xray
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.dense_crf import dense_crf_masks
 from mmseg_ext.utils.file_scan import list_images
 from mmseg_ext.utils.submission_writer import SubmissionWriter
 from mmseg_ext.utils.thresholds import load_thresholds
@@ -36,6 +38,8 @@ def main() -> None:
     parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
     parser.add_argument('--search-json', help='weights and thresholds from '
                         'tools/analysis_tools/search_ensemble.py (same --model order)')
+    parser.add_argument('--crf', action='store_true',
+                        help='refine masks with a dense CRF (optional pydensecrf2)')
     parser.add_argument('--device', default=None)
     args = parser.parse_args()
     members = [EnsembleMember(c, k, float(w), args.device)
@@ -57,7 +61,13 @@ def main() -> None:
     with SubmissionWriter(args.submission, classes) as writer:
         for path in images:
             probs = ensemble_probs(members, path, class_weights)
-            writer.write_image(osp.basename(path), probs > thresholds)
+            if args.crf:
+                with open(path, 'rb') as f:
+                    image = decode_xray(f.read(), path)
+                masks = torch.from_numpy(dense_crf_masks(image, probs.numpy()))
+            else:
+                masks = probs > thresholds
+            writer.write_image(osp.basename(path), masks)
             progress.update()
     print(f'\nensemble of {len(members)}: wrote {writer.rows} rows for {len(images)} images '
           f'to {args.submission} in {time.time() - start:.1f} s')

@@ -42,6 +42,10 @@ def test_mixed_input_sizes_and_weights(tiny_run, phantom_root, tmp_path):
                f'{other}:{ckpt}:1', '--image-root', osp.join(phantom_root, 'test', 'DCM'),
                '--submission', str(tmp_path / 'ens.csv'))
     assert 'ensemble of 2: wrote 58 rows for 2 images' in out
+    _run('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--crf', '--image-root',
+         osp.join(phantom_root, 'test', 'DCM'), '--submission', str(tmp_path / 'crf.csv'))
+    assert check_submission(str(tmp_path / 'crf.csv'),
+                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
     assert check_submission(str(tmp_path / 'ens.csv'),
                             osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
