@@ -5,7 +5,7 @@ Ours: ``MultiLabelSegmentorMixin.postprocess_result`` as used for submissions
 ``rle_encode_batch``. Reference: the seed path, F.interpolate -> sigmoid ->
 > thr -> .cpu().numpy() -> per-class flatten/diff RLE. Also the RLE alone.
 
-    python benchmarks/postprocess.py [--low 512] [--size 2048]
+    python benchmarks/postprocess.py [--low 512] [--size 2048] [--threads 2]
 """
 import argparse
 import os.path as osp
@@ -48,8 +48,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--low', type=int, default=512, help='logit resolution')
     parser.add_argument('--size', type=int, default=2048, help='original image size')
+    parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     logits = phantom_logits(args.low)
     size = (args.size, args.size)
     names = HAND_BONE_CLASSES
@@ -72,7 +73,7 @@ def main() -> None:
     print(f'post-processing, {args.low}² logits -> {args.size}², 29 classes (identical rows):')
     print(f'  ours {full["ours_s"] * 1000:.1f} ms, seed {full["reference_s"] * 1000:.1f} ms, '
           f'speed-up {full["speedup"]:.1f}x (goal >= 5x)')
-    print(f'RLE alone, 29 masks of {args.size}²:')
+    print(f'RLE alone, 29 masks of {args.size}², {args.threads} torch thread(s):')
     print(f'  ours {rle["ours_s"] * 1000:.1f} ms, reference {rle["reference_s"] * 1000:.1f} ms, '
           f'speed-up {rle["speedup"]:.1f}x (goal >= 20x)')
 

@@ -3,7 +3,8 @@
 A mask is flattened row-major; runs of foreground are written as 1-based
 ``start length`` pairs separated by single spaces; an empty mask is ''.
 """
-from typing import List, Sequence, Union
+import warnings
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -11,62 +12,87 @@ import torch
 Mask = Union[np.ndarray, torch.Tensor]
 
 
-def _runs_to_string(starts: np.ndarray, lengths: np.ndarray) -> str:
-    pairs = np.empty(starts.size * 2, dtype=np.int64)
-    pairs[0::2] = starts
-    pairs[1::2] = lengths
-    return ' '.join(map(str, pairs.tolist()))
+def _format_runs(values: List[int]) -> str:
+    """``[s0, l0, s1, l1, ...]`` -> ``'s0 l0 s1 l1 ...'``."""
+    return ('%d ' * len(values) % tuple(values))[:-1]
 
 
 def _rows_with_foreground(masks: np.ndarray) -> np.ndarray:
     """(C, H) bool: which rows of each (C, H, W) mask hold foreground.
 
-    Reads the rows as uint64 words when the width allows: one fast pass over
-    the masks is most of the encoding cost.
+    This pass reads every pixel and is most of the encoding cost; torch's
+    reduction over the bytes runs on all intra-op threads.
     """
-    num, height, width = masks.shape
-    if width % 8 == 0 and masks.flags.c_contiguous:
-        words = masks.view(np.uint8).view(np.uint64)
-        return np.bitwise_or.reduce(words, axis=2) != 0
-    return masks.any(axis=2)
+    with warnings.catch_warnings():  # read-only arrays are only read here
+        warnings.simplefilter('ignore', UserWarning)
+        rows = torch.from_numpy(masks.view(np.uint8)).amax(dim=2)
+    return (rows > 0).numpy()
 
 
-def _encode_box(mask: np.ndarray, rows: np.ndarray) -> str:
-    """Runs of one (H, W) mask, scanning only its bounding box.
+def _bounding_boxes(masks: np.ndarray, row_any: np.ndarray) -> np.ndarray:
+    """(N, 5) int64 rows ``class, top, bottom, left, right`` (ends exclusive)
+    for the N non-empty masks."""
+    height = masks.shape[1]
+    classes = np.flatnonzero(row_any.any(axis=1))
+    boxes = np.empty((classes.size, 5), np.int64)
+    boxes[:, 0] = classes
+    boxes[:, 1] = row_any[classes].argmax(axis=1)
+    boxes[:, 2] = height - row_any[classes, ::-1].argmax(axis=1)
+    for box in boxes:
+        cls, top, bottom = box[:3].tolist()
+        cols = masks[cls, top:bottom].any(axis=0)
+        box[3] = cols.argmax()
+        box[4] = cols.size - cols[::-1].argmax()
+    return boxes
 
-    Within the box each row is padded with zeros, so runs are found per row;
-    runs that continue from the end of one image row into the next (possible
-    only when the box spans the full width) are merged, as row-major
-    flattening requires.
+
+def _runs_in_boxes(masks: np.ndarray,
+                   boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class, 0-based flat start and length of every run, sorted by class.
+
+    All boxes are copied into one flat buffer, each box row between two
+    background pixels, so one pass finds every run and no run crosses a box
+    row. Runs that continue from the end of one image row into the next
+    (possible only when a box spans the full width) are then merged, as
+    row-major flattening requires; an offset per class keeps the runs of
+    different classes apart.
     """
-    width = mask.shape[1]
-    top, bottom = int(rows[0]), int(rows[-1]) + 1
-    block = mask[top:bottom]
-    cols = np.flatnonzero(block.any(axis=0))
-    left, right = int(cols[0]), int(cols[-1]) + 1
-    if 0 < left and right < width:
-        box = block[:, left - 1:right + 1]  # the columns beside the box are background
-    else:
-        box = np.zeros((bottom - top, right - left + 2), bool)
-        box[:, 1:-1] = block[:, left:right]
-    row, col = np.nonzero(box[:, 1:] != box[:, :-1])
-    flat = (row + top) * width + col + left
+    _, height, width = masks.shape
+    padded_widths = boxes[:, 4] - boxes[:, 3] + 2
+    offsets = np.concatenate(([0], np.cumsum((boxes[:, 2] - boxes[:, 1]) * padded_widths)))
+    buffer = np.zeros(int(offsets[-1]), bool)
+    for (cls, top, bottom, left, right), begin, end in zip(boxes.tolist(), offsets[:-1].tolist(),
+                                                           offsets[1:].tolist()):
+        rows = buffer[begin:end].reshape(bottom - top, right - left + 2)
+        rows[:, 1:-1] = masks[cls, top:bottom, left:right]
+    edges = np.flatnonzero(buffer[1:] != buffer[:-1])
+    if edges.size == 0:
+        return edges, edges, edges
+    box = np.searchsorted(offsets, edges, side='right') - 1
+    row, col = np.divmod(edges - offsets[box], padded_widths[box])
+    class_stride = height * width + 1
+    flat = ((row + boxes[box, 1]) * width + col + boxes[box, 3] + boxes[box, 0] * class_stride)
     starts, ends = flat[0::2], flat[1::2]
-    keep = starts[1:] != ends[:-1]
-    starts = starts[np.concatenate(([True], keep))]
-    ends = ends[np.concatenate((keep, [True]))]
-    return _runs_to_string(starts + 1, ends - starts)
+    joined = starts[1:] == ends[:-1]
+    starts = starts[np.concatenate(([True], ~joined))]
+    ends = ends[np.concatenate((~joined, [True]))]
+    classes = starts // class_stride
+    return classes, starts - classes * class_stride, ends - starts
 
 
 def _encode_numpy(masks: np.ndarray) -> List[str]:
     """Encode (C, H, W) numpy masks."""
     masks = np.ascontiguousarray(masks, dtype=bool)
-    row_any = _rows_with_foreground(masks)
-    out = []
-    for mask, rows_flags in zip(masks, row_any):
-        rows = np.flatnonzero(rows_flags)
-        out.append(_encode_box(mask, rows) if rows.size else '')
-    return out
+    if masks.size == 0:
+        return [''] * masks.shape[0]
+    boxes = _bounding_boxes(masks, _rows_with_foreground(masks))
+    classes, starts, lengths = _runs_in_boxes(masks, boxes)
+    pairs = np.empty(starts.size * 2, np.int64)
+    pairs[0::2] = starts + 1
+    pairs[1::2] = lengths
+    values = pairs.tolist()
+    bounds = (2 * np.searchsorted(classes, np.arange(masks.shape[0] + 1))).tolist()
+    return [_format_runs(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def rle_encode(mask: Mask) -> str:
@@ -88,7 +114,8 @@ def _encode_torch(masks: torch.Tensor) -> List[str]:
     out = []
     for c in range(masks.shape[0]):
         edges = pos[bounds[c]:bounds[c + 1]]
-        out.append(_runs_to_string(edges[0::2] + 1, edges[1::2] - edges[0::2]) if edges.size else '')
+        pairs = np.stack((edges[0::2] + 1, edges[1::2] - edges[0::2]), axis=1)
+        out.append(_format_runs(pairs.ravel().tolist()))
     return out
 
 

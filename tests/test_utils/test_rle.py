@@ -17,7 +17,7 @@ def reference_rle(mask: np.ndarray) -> str:
     return ' '.join(str(x) for x in runs)
 
 
-# Widths that are multiples of 8 take the uint64 row scan; full-width runs cross rows.
+# Some widths are multiples of 8; full-width runs cross rows.
 masks_2d = st.tuples(st.integers(1, 12), st.integers(1, 12) | st.sampled_from([8, 16, 32])).flatmap(
     lambda shape: arrays(bool, shape, elements=st.booleans()))
 
@@ -52,6 +52,16 @@ def test_runs_crossing_rows_are_merged():
     mask = np.zeros((4, 16), bool)
     mask[1, 10:] = mask[2, :3] = mask[3, :] = True
     assert rle_encode(mask) == reference_rle(mask) == '27 9 49 16'
+
+
+def test_batch_keeps_touching_classes_apart():
+    # class 0 ends at the last pixel and class 1 starts at the first: their runs must not join
+    masks = np.zeros((3, 4, 8), bool)
+    masks[0, 3, 5:] = masks[1, 0, :2] = masks[1, 1:, :] = True
+    masks.flags.writeable = False
+    assert rle_encode_batch(masks) == [reference_rle(m) for m in masks] == ['30 3', '1 2 9 24', '']
+    assert rle_encode_batch(masks[:, :, ::2]) == [reference_rle(m) for m in masks[:, :, ::2]]
+    assert rle_encode_batch(np.zeros((2, 0, 5), bool)) == ['', '']
 
 
 def test_edge_runs_and_empty():
