@@ -17,6 +17,17 @@ def _format_runs(values: List[int]) -> str:
     return ('%d ' * len(values) % tuple(values))[:-1]
 
 
+def _format_by_class(classes: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                     num_classes: int) -> List[str]:
+    """One RLE string per class from runs sorted by class (0-based starts)."""
+    pairs = np.empty(starts.size * 2, np.int64)
+    pairs[0::2] = starts + 1
+    pairs[1::2] = lengths
+    values = pairs.tolist()
+    bounds = (2 * np.searchsorted(classes, np.arange(num_classes + 1))).tolist()
+    return [_format_runs(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _rows_with_foreground(masks: np.ndarray) -> np.ndarray:
     """(C, H) bool: which rows of each (C, H, W) mask hold foreground.
 
@@ -86,13 +97,7 @@ def _encode_numpy(masks: np.ndarray) -> List[str]:
     if masks.size == 0:
         return [''] * masks.shape[0]
     boxes = _bounding_boxes(masks, _rows_with_foreground(masks))
-    classes, starts, lengths = _runs_in_boxes(masks, boxes)
-    pairs = np.empty(starts.size * 2, np.int64)
-    pairs[0::2] = starts + 1
-    pairs[1::2] = lengths
-    values = pairs.tolist()
-    bounds = (2 * np.searchsorted(classes, np.arange(masks.shape[0] + 1))).tolist()
-    return [_format_runs(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return _format_by_class(*_runs_in_boxes(masks, boxes), num_classes=masks.shape[0])
 
 
 def rle_encode(mask: Mask) -> str:
@@ -110,13 +115,8 @@ def _encode_torch(masks: torch.Tensor) -> List[str]:
     change = padded[:, 1:] != padded[:, :-1]
     cls, pos = torch.nonzero(change, as_tuple=True)
     cls, pos = cls.cpu().numpy(), pos.cpu().numpy()
-    bounds = np.searchsorted(cls, np.arange(masks.shape[0] + 1))
-    out = []
-    for c in range(masks.shape[0]):
-        edges = pos[bounds[c]:bounds[c + 1]]
-        pairs = np.stack((edges[0::2] + 1, edges[1::2] - edges[0::2]), axis=1)
-        out.append(_format_runs(pairs.ravel().tolist()))
-    return out
+    starts, ends = pos[0::2], pos[1::2]
+    return _format_by_class(cls[0::2], starts, ends - starts, num_classes=masks.shape[0])
 
 
 def rle_encode_batch(masks: Mask) -> List[str]:
