@@ -9,7 +9,7 @@ from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.submission_check import check_submission
+from mmseg_ext.utils.submission import check_submission
 from projects.wrist_roi.wrist_roi import carpal_box
 from tests.conftest import REPO_ROOT, tool_env
 from tests.helpers import tiny_config

@@ -21,12 +21,11 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
-from mmseg_ext.datasets.transforms.xray_io import decode_xray
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.dense_crf import dense_crf_masks
-from mmseg_ext.utils.file_scan import list_images
-from mmseg_ext.utils.submission_writer import SubmissionWriter
+from mmseg_ext.utils.submission import SubmissionWriter, check_writable, image_paths_by_name
 from mmseg_ext.utils.thresholds import load_thresholds
+from mmseg_ext.utils.xray_io import read_xray
 
 
 def main() -> None:
@@ -42,8 +41,9 @@ def main() -> None:
                         help='refine masks with a dense CRF (optional pydensecrf2)')
     parser.add_argument('--device', default=None)
     args = parser.parse_args()
-    members = [EnsembleMember(c, k, float(w), args.device)
-               for c, k, w in map(parse_member, args.model)]
+    # Everything that can be wrong with the inputs fails here, before any model loads.
+    check_writable(args.submission)
+    images = list(image_paths_by_name(args.image_root).values())
     classes = HAND_BONE_CLASSES
     thresholds = torch.tensor(load_thresholds(args.thresholds, classes) if args.thresholds
                               else [0.5] * len(classes)).view(-1, 1, 1)
@@ -52,19 +52,18 @@ def main() -> None:
         with open(args.search_json) as f:
             searched = json.load(f)
         class_weights = torch.tensor([searched['class_weights'][c] for c in classes]).T
-        if class_weights.shape[0] != len(members):
+        if class_weights.shape[0] != len(args.model):
             raise ValueError(f'{args.search_json}: weights for {class_weights.shape[0]} '
-                             f'models, {len(members)} given')
+                             f'models, {len(args.model)} given')
         thresholds = torch.tensor([searched['thresholds'][c] for c in classes]).view(-1, 1, 1)
-    images = list_images(args.image_root)
+    members = [EnsembleMember(c, k, float(w), args.device)
+               for c, k, w in map(parse_member, args.model)]
     start, progress = time.time(), ProgressBar(len(images))
     with SubmissionWriter(args.submission, classes) as writer:
         for path in images:
             probs = ensemble_probs(members, path, class_weights)
             if args.crf:
-                with open(path, 'rb') as f:
-                    image = decode_xray(f.read(), path)
-                masks = torch.from_numpy(dense_crf_masks(image, probs.numpy()))
+                masks = torch.from_numpy(dense_crf_masks(read_xray(path), probs.numpy()))
             else:
                 masks = probs > thresholds
             writer.write_image(osp.basename(path), masks)

@@ -13,18 +13,16 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
     sys.path.insert(0, _REPO)
 
 import argparse
-import csv
-import itertools
 import json
-import os
 
 import numpy as np
 
-from mmseg_ext.datasets.transforms.xray_io import decode_xray
 from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.pseudo_label import masks_to_annotations
 from mmseg_ext.utils.rle import rle_decode
+from mmseg_ext.utils.submission import image_paths_by_name, read_submission_images
+from mmseg_ext.utils.xray_io import read_xray_shape
 
 
 def main() -> None:
@@ -35,25 +33,19 @@ def main() -> None:
     parser.add_argument('--min-area', type=int, default=0,
                         help='drop components smaller than this (pixels)')
     args = parser.parse_args()
-    images = {n: osp.relpath(osp.join(d, n), args.image_root)
-              for d, _, names in os.walk(args.image_root) for n in names}
+    paths = image_paths_by_name(args.image_root)
     written = 0
-    with open(args.submission, newline='') as f:
-        for name, rows in itertools.groupby(csv.DictReader(f), key=lambda r: r['image_name']):
-            if name not in images:
-                raise FileNotFoundError(f'{args.submission}: image {name} not under '
-                                        f'{args.image_root}')
-            rows = list(rows)
-            if [r['class'] for r in rows] != list(HAND_BONE_CLASSES):
-                raise ValueError(f'{args.submission}: {name} lacks the 29 classes in order')
-            path = osp.join(args.image_root, images[name])
-            with open(path, 'rb') as img:
-                shape = decode_xray(img.read(), path).shape
-            masks = np.stack([rle_decode(r['rle'], shape) for r in rows])
-            content = masks_to_annotations(masks, HAND_BONE_CLASSES, args.min_area)
-            out = osp.join(args.out_json_root, osp.splitext(images[name])[0] + '.json')
-            atomic_write_bytes(json.dumps(content).encode(), out)
-            written += 1
+    for name, rles in read_submission_images(args.submission, HAND_BONE_CLASSES):
+        if name not in paths:
+            raise FileNotFoundError(f'{args.submission}: image {name} not under '
+                                    f'{args.image_root}')
+        shape = read_xray_shape(paths[name])
+        masks = np.stack([rle_decode(rle, shape) for rle in rles])
+        content = masks_to_annotations(masks, HAND_BONE_CLASSES, args.min_area)
+        relative = osp.relpath(paths[name], args.image_root)
+        out = osp.join(args.out_json_root, osp.splitext(relative)[0] + '.json')
+        atomic_write_bytes(json.dumps(content).encode(), out)
+        written += 1
     print(f'wrote {written} annotation files to {args.out_json_root}')
 
 

@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# One-command set-up: creates .venv at the repo root, installs the pinned stack
-# (torch 2.14.1, mmcv 2.1.0 built from source with ops, mmengine, mmseg, mmpretrain,
-# SMP) and this package, then optionally runs the tests or the demo.
+# One-command set-up: creates .venv at the repo root, installs torch (yours or the pinned
+# one), mmcv 2.1.0 built from source against that torch (CPU ops), mmengine, mmseg,
+# mmpretrain, SMP and this package, then optionally runs the tests or the demo.
 #
 #   bash tools/setup.sh          # install only (idempotent)
 #   bash tools/setup.sh test     # install, then run the test suite
 #   bash tools/setup.sh demo     # install, then phantoms -> train demo -> submission CSV
+#
+# Choices (environment variables):
+#   MMSEG_EXT_TORCH="torch==X torchvision==Y"  install this torch build instead of the pinned
+#                     torch 2.14.1 (CUDA 13.0); "keep" keeps whatever torch .venv already has.
+#                     Default: keep a torch already in .venv, else install the pinned one.
+#   MMSEG_EXT_TORCH_INDEX=URL   extra package index for that torch (e.g. a CUDA 12 build for
+#                     a V100 or an older driver: https://download.pytorch.org/whl/cu121).
+#   MMSEG_EXT_SYSTEM_SITE=1     create .venv with --system-site-packages, so a torch already
+#                     installed in the Python that runs this script is kept.
+#   MMSEG_EXT_MMCV_CUDA=1       also build mmcv's CUDA ops (needs an nvcc matching torch's
+#                     CUDA). By default the GPUs are hidden from the build: CPU ops only,
+#                     which is all mmseg_ext, HRNet and SMP use.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,45 +27,95 @@ command -v "$PY_BOOT" >/dev/null 2>&1 || PY_BOOT=python3
 VENV="$ROOT/.venv"
 CACHE="${MMSEG_EXT_CACHE:-$HOME/.cache/mmseg_ext}"
 MMCV_VERSION=2.1.0
-mkdir -p "$CACHE/wheels"
+PINNED_TORCH="torch==2.14.1 torchvision==0.29.1"
 
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-[ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY_BOOT" -m venv "$VENV"; }
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  if [ "${MMSEG_EXT_SYSTEM_SITE:-0}" = 1 ]; then
+    "$PY_BOOT" -m venv --system-site-packages "$VENV"
+  else
+    "$PY_BOOT" -m venv "$VENV"
+  fi
+fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --disable-pip-version-check -q -c "$ROOT/requirements/constraints.txt")
+PIP_BASE=("$PY" -m pip install --disable-pip-version-check -q)
 
 # setuptools<81: mmcv's setup.py and openmim import pkg_resources.
-"${PIP[@]}" "setuptools<81" wheel ninja
-# torch first, pinned, so nothing else pulls another (multi-GB) build.
-"$PY" -c "import torch, torchvision; assert torch.__version__.startswith('2.14.1')" 2>/dev/null \
-  || { log "installing torch 2.14.1 / torchvision 0.29.1"; "${PIP[@]}" torch==2.14.1 torchvision==0.29.1; }
+"${PIP_BASE[@]}" "setuptools<81" wheel ninja
 
-# mmcv 2.1.0 with ops: no wheel for this torch on PyPI -> build once, cache the wheel.
+# 1. torch: the user's choice, else the one already there, else the pinned build.
+have_torch() { "$PY" -c "import torch, torchvision" 2>/dev/null; }
+TORCH_CHOICE="${MMSEG_EXT_TORCH:-}"
+if [ "$TORCH_CHOICE" = keep ] || { [ -z "$TORCH_CHOICE" ] && have_torch; }; then
+  have_torch || { echo "MMSEG_EXT_TORCH=keep, but $PY has no torch/torchvision" >&2; exit 2; }
+  log "keeping the installed torch"
+else
+  INDEX=()
+  [ -n "${MMSEG_EXT_TORCH_INDEX:-}" ] && INDEX=(--extra-index-url "$MMSEG_EXT_TORCH_INDEX")
+  log "installing ${TORCH_CHOICE:-$PINNED_TORCH}"
+  # shellcheck disable=SC2086  # the spec is a list of requirements
+  "${PIP_BASE[@]}" "${INDEX[@]}" ${TORCH_CHOICE:-$PINNED_TORCH}
+fi
+# Everything after this follows the torch that is there: its versions become constraints.
+read -r TORCH_VERSION TORCHVISION_VERSION TORCH_CUDA TORCH_INCLUDE < <("$PY" - <<'EOF'
+import os, torch
+from importlib.metadata import version  # the distributions' versions, as pip sees them
+print(version('torch'), version('torchvision'), torch.version.cuda or 'cpu',
+      os.path.join(os.path.dirname(torch.__file__), 'include'))
+EOF
+)
+CONSTRAINTS="$VENV/mmseg_ext_constraints.txt"
+grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/constraints.txt" > "$CONSTRAINTS"
+printf 'torch==%s\ntorchvision==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" >> "$CONSTRAINTS"
+PIP=("${PIP_BASE[@]}" -c "$CONSTRAINTS")
+log "torch $TORCH_VERSION (CUDA $TORCH_CUDA), torchvision $TORCHVISION_VERSION"
+
+# 2. mmcv 2.1.0 with ops: no PyPI wheel for a recent torch -> build once per
+#    (python, torch, CUDA, ops) and cache the wheel under that key.
+mkdir -p "$CACHE"
+if [ "${MMSEG_EXT_MMCV_CUDA:-0}" = 1 ]; then OPS=cudaops; else OPS=cpuops; fi
+# mmcv's setup.py builds the CUDA extension whenever torch.cuda.is_available(), whatever
+# FORCE_CUDA says: hide the GPUs from the build unless CUDA ops were asked for.
+BUILD_ENV=(MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)")
+if [ "$OPS" = cudaops ]; then BUILD_ENV+=(FORCE_CUDA=1); else BUILD_ENV+=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=); fi
+if [ "${MMSEG_EXT_SETUP_PRINT_BUILD_DECISION:-0}" = 1 ]; then
+  # For tests: what mmcv's setup.py (lines 164, 255) decides in the build's environment.
+  env "${BUILD_ENV[@]}" "$PY" -c "import os, torch; print('mmcv CUDA extension:',
+    torch.cuda.is_available() or os.getenv('FORCE_CUDA', '0') == '1')"
+  exit 0
+fi
+PY_TAG=$("$PY" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
+WHEELS="$CACHE/wheels/$PY_TAG-torch$TORCH_VERSION-cuda$TORCH_CUDA-$OPS"
+mkdir -p "$WHEELS"
 if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
-  WHEEL=$(ls "$CACHE"/wheels/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -1 || true)
+  WHEEL=$(ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$WHEEL" ]; then
-    log "building mmcv $MMCV_VERSION with ops from source (about 10 min on 2 cores, once)"
-    # torch 2.14 headers need C++20; mmcv passes -std=c++17, the last -std wins.
-    CXXW="$CACHE/cxx20"
-    printf '#!/bin/sh\nexec g++ "$@" -std=c++20\n' > "$CXXW"; chmod +x "$CXXW"
+    # The C++ standard torch's headers ask for (torch 2.14: C++20; older: C++17). mmcv
+    # passes -std=c++17 itself; the last -std on the command line wins.
+    CXX_STD=c++17
+    grep -qs 'C++20 or later' "$TORCH_INCLUDE/torch/csrc/api/include/torch/all.h" && CXX_STD=c++20
+    CXXW="$CACHE/cxx-$CXX_STD"
+    printf '#!/bin/sh\nexec g++ "$@" -std=%s\n' "$CXX_STD" > "$CXXW"; chmod +x "$CXXW"
+    log "building mmcv $MMCV_VERSION ($OPS, -std=$CXX_STD) from source (10-20 min on 2 cores, once)"
     "${PIP[@]}" "numpy" "packaging" "addict" "yapf" "Pillow" "pyyaml" "mmengine==0.10.7"
     BUILD="$(mktemp -d)"
-    CXX="$CXXW" MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="$(nproc)" \
-      "$PY" -m pip wheel --disable-pip-version-check -q --no-build-isolation --no-deps \
-      -c "$ROOT/requirements/constraints.txt" \
-      -w "$BUILD" "mmcv==$MMCV_VERSION"
-    mv "$BUILD"/mmcv-*.whl "$CACHE/wheels/"
+    env "${BUILD_ENV[@]}" CXX="$CXXW" "$PY" -m pip wheel --disable-pip-version-check -q \
+      --no-build-isolation --no-deps -c "$CONSTRAINTS" -w "$BUILD" "mmcv==$MMCV_VERSION"
+    mv "$BUILD"/mmcv-*.whl "$WHEELS/"
     rm -rf "$BUILD"
-    WHEEL=$(ls "$CACHE"/wheels/mmcv-"$MMCV_VERSION"-*.whl | head -1)
+    WHEEL=$(ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl | head -1)
   fi
-  "${PIP[@]}" "$WHEEL"
+  "${PIP[@]}" --force-reinstall --no-deps "$WHEEL"
 fi
 
 "${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
 # Non-editable install: puts tools/ and configs/ under mmseg_ext/.mim for `mim run`.
 "${PIP[@]}" --no-deps --force-reinstall --no-build-isolation "$ROOT"
 log "installed: $("$PY" -c 'import mmseg_ext, torch, mmcv, mmseg; print("mmseg_ext", mmseg_ext.__version__, "torch", torch.__version__, "mmcv", mmcv.__version__, "mmseg", mmseg.__version__)')"
+# 3. The device training will use, and why a visible GPU cannot be used.
+"$PY" -m mmseg_ext.utils.device_report
 
 case "${1:-}" in
   test) shift; exec "$PY" -m pytest -q tests "$@" ;;

@@ -18,7 +18,8 @@ from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.launch import add_common_args, load_config
+from mmseg_ext.utils.launch import add_common_args, check_checkpoint_readable, load_config
+from mmseg_ext.utils.submission import check_writable
 from mmseg_ext.utils.thresholds import load_thresholds
 
 
@@ -49,6 +50,11 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
+    # What can be wrong before inference fails now: checkpoint, output path, thresholds
+    # (and, when the runner builds the test set, duplicate image names).
+    check_checkpoint_readable(args.checkpoint)
+    if args.submission:
+        check_writable(args.submission)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -14,3 +14,5 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='MultiLabelTTAModel')
+# The full-size recipes are made for a GPU: tools/train.py warns when one starts on a CPU.
+expected_device = 'cuda'

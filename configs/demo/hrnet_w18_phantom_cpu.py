@@ -5,6 +5,7 @@ _base_ = ['../hrnet/hrnet_w18_hand.py']
 data_root = 'data/phantoms/train'
 test_root = 'data/phantoms/test'
 img_scale = (256, 256)
+expected_device = 'cpu'
 
 model = dict(
     backbone=dict(extra=dict(

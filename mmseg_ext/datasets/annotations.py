@@ -66,14 +66,26 @@ def parse_annotation_file(path: str, class_to_index: Dict[str, int]) -> List[Pol
     return polygons
 
 
-def check_polygons_in_bounds(polygons: Sequence[Polygon], shape: Tuple[int, int],
-                             path: str) -> None:
-    """Raise if a polygon point lies outside an image of ``shape`` (H, W)."""
+def count_polygons_past_border(polygons: Sequence[Polygon], shape: Tuple[int, int],
+                               path: str) -> int:
+    """Count polygons that reach past an image of ``shape`` (H, W).
+
+    Such polygons are kept: rasterising fills their in-image part, as
+    ``cv2.fillPoly`` clips (a point placed on the border can land at -1).
+
+    Raises:
+        AnnotationError: A polygon with no point inside the image: its
+            coordinates belong to another image size. Names the file.
+    """
     height, width = shape
+    past = 0
     for class_index, points in polygons:
         xs, ys = points[:, 0], points[:, 1]
-        if xs.min() < 0 or ys.min() < 0 or xs.max() > width or ys.max() > height:
+        inside = (xs >= 0) & (xs <= width) & (ys >= 0) & (ys <= height)
+        if not inside.any():
             raise AnnotationError(
-                f'{path}: a polygon of class #{class_index} lies outside the '
+                f'{path}: a polygon of class #{class_index} has no point inside the '
                 f'{width}x{height} image (x in [{xs.min():g}, {xs.max():g}], '
-                f'y in [{ys.min():g}, {ys.max():g}])')
+                f'y in [{ys.min():g}, {ys.max():g}]): annotations of another image size?')
+        past += int(not inside.all())
+    return past

@@ -1,15 +1,18 @@
 """The hand-bone X-ray dataset (29 overlapping classes)."""
 import inspect
+import logging
 import os
 import os.path as osp
 from typing import List, Optional, Sequence
 
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, hand_bone_palette
 from mmseg_ext.utils.file_scan import scan_files
-from .annotations import parse_annotation_file
+from mmseg_ext.utils.xray_io import read_xray_shape
+from .annotations import count_polygons_past_border, parse_annotation_file
 from .folds import group_kfold_assignment
 
 
@@ -24,8 +27,13 @@ class HandBoneDataset(BaseSegDataset):
 
     Layout under ``data_root``: ``DCM/IDxxx/<name>.png|.dcm`` and, for
     training/validation, ``outputs_json/IDxxx/<name>.json``. Each sample's
-    ``gt_polygons`` (parsed and validated here, so a bad file fails at start-up
-    rather than mid-epoch) are rasterised by ``LoadHandBoneAnnotations``.
+    ``gt_polygons`` (parsed and validated here against the image size read
+    from the file header, so a bad file fails at start-up rather than
+    mid-epoch) are rasterised by ``LoadHandBoneAnnotations``. Polygons that
+    reach past the image border are clipped when rasterised, with one warning
+    per dataset naming how many files and the first few; a polygon with no
+    point inside its image is an error. In test mode two images with the same
+    base name are an error: the submission is keyed by it.
 
     Args:
         data_root (str): Folder holding the ``DCM`` (and ``outputs_json``) folders.
@@ -104,6 +112,26 @@ class HandBoneDataset(BaseSegDataset):
                 f'HandBoneDataset: annotation {osp.join(ann_dir, key + ".json")} '
                 f'has no image in {self.data_prefix["img_path"]}')
 
+    @staticmethod
+    def _check_unique_names(img_paths: List[str]) -> None:
+        """The submission CSV is keyed by base name: refuse two images sharing one."""
+        first_path = {}
+        for path in img_paths:
+            name = osp.basename(path)
+            if name in first_path:
+                raise ValueError(
+                    f'HandBoneDataset: two test images are named {name!r}: {first_path[name]} '
+                    f'and {path}; the submission (keyed by image name) would be ambiguous')
+            first_path[name] = path
+
+    @staticmethod
+    def _warn_past_border(files: List[str], polygons: int) -> None:
+        if files:
+            print_log(
+                f'HandBoneDataset: {polygons} polygon(s) in {len(files)} annotation file(s) '
+                f'reach past the image border and are clipped to it, e.g. '
+                f'{", ".join(files[:3])}', logger='current', level=logging.WARNING)
+
     def load_data_list(self) -> List[dict]:
         """Scan the image folder (sorted by path) and parse the annotations."""
         img_dir = self._image_dir()
@@ -119,7 +147,7 @@ class HandBoneDataset(BaseSegDataset):
                      if _strip_suffix(p) not in excluded and p.split(os.sep)[0] not in excluded]
         class_to_index = {name: i for i, name in enumerate(self.metainfo['classes'])}
         by_key = {_strip_suffix(p): p for p in img_files}
-        data_list = []
+        data_list, past_border_files, past_border = [], [], 0
         for key in self._select_fold(sorted(by_key)):
             info = dict(
                 img_path=osp.join(img_dir, by_key[key]),
@@ -131,5 +159,13 @@ class HandBoneDataset(BaseSegDataset):
             if not self.test_mode:
                 info['seg_map_path'] = osp.join(ann_dir, key + '.json')
                 info['gt_polygons'] = parse_annotation_file(info['seg_map_path'], class_to_index)
+                past = count_polygons_past_border(
+                    info['gt_polygons'], read_xray_shape(info['img_path']), info['seg_map_path'])
+                if past:
+                    past_border_files.append(info['seg_map_path'])
+                    past_border += past
             data_list.append(info)
+        if self.test_mode:
+            self._check_unique_names([info['img_path'] for info in data_list])
+        self._warn_past_border(past_border_files, past_border)
         return data_list

@@ -50,9 +50,23 @@ def history_buffer_getattr(obj: object, name: str) -> Callable:
         'statistics methods are allowed')
 
 
+def empty_bytes(*args) -> bytes:
+    """Stand-in for ``builtins.bytes`` while unpickling: only ``bytes()`` is allowed.
+
+    Pickle protocol 2 writes an empty ``bytes`` object (the data of an empty
+    numpy array, e.g. a fresh ``HistoryBuffer``) as the call ``bytes()``.
+    Any other call (``bytes(10**12)`` allocates) is refused.
+    """
+    if args:
+        raise pickle.UnpicklingError('checkpoint calls bytes() with arguments; only the '
+                                     'empty bytes object is allowed')
+    return b''
+
+
 def mmengine_checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """Return the globals an mmengine Runner checkpoint needs beyond torch's own."""
-    return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
+    return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'),
+            (empty_bytes, 'builtins.bytes')] + _numpy_globals()
 
 
 def allow_mmengine_checkpoint_globals() -> None:

@@ -24,6 +24,17 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
 
 
+def check_checkpoint_readable(checkpoint: str) -> None:
+    """Fail now, not after building the model, when a local checkpoint cannot be opened."""
+    if '://' in checkpoint:
+        return  # a URL: mmengine fetches it
+    try:
+        with open(checkpoint, 'rb') as f:
+            f.read(1)
+    except OSError as err:
+        raise FileNotFoundError(f'{checkpoint}: cannot read the checkpoint ({err})') from err
+
+
 def set_local_rank_env(local_rank: int) -> None:
     """``torch.distributed.launch`` passes --local-rank; mmengine reads LOCAL_RANK."""
     os.environ.setdefault('LOCAL_RANK', str(local_rank))

@@ -18,10 +18,15 @@ def mask_to_polygons(mask: np.ndarray, min_area: int = 0) -> List[List[List[int]
     polygons = []
     for contour in contours:
         points = contour[:, 0, :]
-        filled = np.zeros(mask.shape, np.uint8)
-        cv2.fillPoly(filled, [points], 1)
-        if len(points) >= 3 and int(filled.sum()) >= min_area:
-            polygons.append(points.tolist())
+        if len(points) < 3:
+            continue
+        if min_area > 0:
+            x, y, w, h = cv2.boundingRect(points)  # fill only the contour's box
+            filled = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(filled, [points - np.array([x, y], points.dtype)], 1)
+            if int(filled.sum()) < min_area:
+                continue
+        polygons.append(points.tolist())
     return polygons
 
 

@@ -4,7 +4,7 @@ A mask is flattened row-major; runs of foreground are written as 1-based
 ``start length`` pairs separated by single spaces; an empty mask is ''.
 """
 import warnings
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -109,8 +109,13 @@ def rle_encode(mask: Mask) -> str:
 
 
 def _encode_torch(masks: torch.Tensor) -> List[str]:
-    """Find run boundaries on the tensor's device; move only the indices."""
-    flat = masks.reshape(masks.shape[0], -1).to(torch.int8)
+    """Find run boundaries on the tensor's device; move only the indices.
+
+    Any dtype: a pixel is foreground where it is non-zero.
+    """
+    if masks.shape[0] == 0:
+        return []
+    flat = (masks.reshape(masks.shape[0], -1) != 0).to(torch.int8)
     padded = torch.nn.functional.pad(flat, (1, 1))
     change = padded[:, 1:] != padded[:, :-1]
     cls, pos = torch.nonzero(change, as_tuple=True)
@@ -119,12 +124,19 @@ def _encode_torch(masks: torch.Tensor) -> List[str]:
     return _format_by_class(cls[0::2], starts, ends - starts, num_classes=masks.shape[0])
 
 
-def rle_encode_batch(masks: Mask) -> List[str]:
-    """Encode (C, H, W) bool masks to C strings; CUDA tensors stay on the GPU."""
+def rle_encode_batch(masks: Mask, device_path: Optional[bool] = None) -> List[str]:
+    """Encode (C, H, W) masks (non-zero = foreground) to C strings.
+
+    Args:
+        masks (np.ndarray | Tensor): The masks.
+        device_path (bool, optional): Find runs with torch on the tensor's
+            device (only indices leave it). Defaults to True for CUDA tensors;
+            True on a CPU tensor runs the same code on the CPU (its twin).
+    """
     if isinstance(masks, torch.Tensor):
-        if masks.is_cuda:
+        if device_path if device_path is not None else masks.is_cuda:
             return _encode_torch(masks)
-        masks = masks.numpy()
+        masks = masks.cpu().numpy()
     return _encode_numpy(np.asarray(masks))
 
 
@@ -136,9 +148,8 @@ def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
             runs outside the image.
     """
     height, width = shape
-    mask = np.zeros(height * width, dtype=bool)
     if not rle.strip():
-        return mask.reshape(height, width)
+        return np.zeros((height, width), dtype=bool)
     try:
         values = np.array(rle.split(' '), dtype=np.int64)
     except ValueError as err:
@@ -153,6 +164,8 @@ def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
         raise ValueError('RLE runs must be increasing and must not overlap')
     if ends[-1] > height * width:
         raise ValueError(f'RLE run ends at pixel {ends[-1]}, beyond the {height}x{width} image')
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        mask[start:end] = True
-    return mask.reshape(height, width)
+    # +1 at each start, -1 at each end; the running sum is 1 inside a run.
+    steps = np.zeros(height * width + 1, np.int8)
+    steps[starts] = 1
+    steps[ends] -= 1  # ends are distinct; one may fall on the next run's start
+    return np.cumsum(steps[:-1], dtype=np.int8).astype(bool).reshape(height, width)

@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import os.path as osp
 import shutil
@@ -125,3 +126,54 @@ def test_missing_and_empty_root(tmp_path):
     os.makedirs(tmp_path / 'empty' / 'DCM')
     with pytest.raises(FileNotFoundError, match='no .png/.dcm images'):
         _dataset(str(tmp_path / 'empty'), test_mode=True)
+
+
+def _shift_polygon(path, label, dx, dy):
+    content = json.loads(path.read_text())
+    for ann in content['annotations']:
+        if ann['label'] == label:
+            ann['points'] = [[x + dx, y + dy] for x, y in ann['points']]
+    path.write_text(json.dumps(content))
+
+
+def test_polygons_past_the_border_load_and_warn_once(train_copy, monkeypatch):
+    """A Radius running past the bottom edge, a finger at x = -1: kept, one warning."""
+    paths = sorted((train_copy / 'outputs_json').glob('*/*.json'))[:4]
+    for path in paths[:3]:
+        _shift_polygon(path, 'Radius', 0, 20)  # 128 px phantoms: past the bottom
+    content = json.loads(paths[3].read_text())
+    content['annotations'][0]['points'][0][0] = -1
+    paths[3].write_text(json.dumps(content))
+    import mmseg_ext.datasets.hand_bone as hand_bone
+    logged = []
+    monkeypatch.setattr(hand_bone, 'print_log',
+                        lambda msg, logger=None, level=None: logged.append((msg, level)))
+    ds = _dataset(str(train_copy))
+    warnings = [msg for msg, level in logged if level == logging.WARNING]
+    assert len(warnings) == 1
+    assert '4 polygon(s) in 4 annotation file(s)' in warnings[0]
+    assert str(paths[0]) in warnings[0]
+    from mmseg_ext.datasets.transforms import LoadHandBoneAnnotations, LoadXRayImage
+    sample = LoadHandBoneAnnotations()(LoadXRayImage()(ds.get_data_info(0)))
+    radius = HAND_BONE_CLASSES.index('Radius')
+    assert ((sample['gt_seg_map'] >> radius) & 1).any()
+
+
+def test_polygon_of_another_image_size_is_named(train_copy):
+    path = _first_json(train_copy)
+    _shift_polygon(path, 'Ulna', 1000, 1000)
+    with pytest.raises(AnnotationError, match='no point inside the 128x128 image') as err:
+        _dataset(str(train_copy))
+    assert str(path) in str(err.value)
+
+
+def test_duplicate_test_image_names_are_refused_naming_both(phantom_root, tmp_path):
+    root = tmp_path / 'test'
+    shutil.copytree(osp.join(phantom_root, 'test'), root)
+    first = sorted((root / 'DCM').glob('*/*.png'))[0]
+    other = root / 'DCM' / 'ID999' / first.name
+    other.parent.mkdir()
+    shutil.copy(first, other)
+    with pytest.raises(ValueError, match='two test images are named') as err:
+        _dataset(str(root), test_mode=True)
+    assert str(first) in str(err.value) and str(other) in str(err.value)

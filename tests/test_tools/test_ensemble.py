@@ -4,7 +4,7 @@ import sys
 
 from mmengine.config import Config
 
-from mmseg_ext.utils.submission_check import check_submission
+from mmseg_ext.utils.submission import check_submission
 from tests.conftest import REPO_ROOT, tool_env
 
 

@@ -5,10 +5,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission_check import check_submission
+from mmseg_ext.utils.submission import check_submission
 from tests.conftest import REPO_ROOT, tool_env
 
 
@@ -26,7 +27,7 @@ def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_p
     assert 'SubmissionHook: wrote 58 rows for 2 images' in proc.stdout + proc.stderr
 
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    assert check_submission(out_csv, image_root) == {'images': 2, 'rows': 58}
+    assert check_submission(out_csv, image_root)['rows'] == 58
     check = _run('tools/analysis_tools/check_submission.py', out_csv, image_root,
                  '--overlay-dir', str(tmp_path / 'overlays'))
     assert check.stdout.startswith('OK: 2 images, 58 rows')
@@ -86,15 +87,29 @@ def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path)
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
-def test_threshold_json_with_unknown_class_is_refused(tiny_run, tmp_path):
+@pytest.mark.parametrize('case,message', [
+    ('thresholds', "bad.json: unknown class(es) ['Femur']"),
+    ('csv_is_folder', 'is a folder'),
+    ('csv_under_file', 'cannot write the submission'),
+    ('missing_checkpoint', 'cannot read the checkpoint'),
+])
+def test_bad_inputs_fail_before_inference(tiny_run, tmp_path, case, message):
+    """Nothing is built (no work dir), nothing is written (no CSV)."""
     config, ckpt = tiny_run
-    bad = tmp_path / 'bad.json'
-    bad.write_text('{"Radius": 0.4, "Femur": 0.5}')
-    proc = subprocess.run([sys.executable, 'tools/test.py', config, ckpt, '--submission',
-                           str(tmp_path / 'x.csv'), '--thresholds', str(bad)],
-                          cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True)
-    assert proc.returncode != 0 and "bad.json: unknown class(es) ['Femur']" in proc.stderr
-    assert not (tmp_path / 'x.csv').exists()
+    (tmp_path / 'bad.json').write_text('{"Radius": 0.4, "Femur": 0.5}')
+    (tmp_path / 'a_file').write_text('')
+    (tmp_path / 'folder.csv').mkdir()
+    out_csv = {'csv_is_folder': tmp_path / 'folder.csv',
+               'csv_under_file': tmp_path / 'a_file' / 'sub.csv'}.get(case, tmp_path / 'x.csv')
+    args = [config, str(tmp_path / 'none.pth') if case == 'missing_checkpoint' else ckpt,
+            '--submission', str(out_csv), '--work-dir', str(tmp_path / 'work')]
+    if case == 'thresholds':
+        args += ['--thresholds', str(tmp_path / 'bad.json')]
+    proc = subprocess.run([sys.executable, 'tools/test.py', *args], cwd=REPO_ROOT,
+                          env=tool_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and message in proc.stderr
+    assert not (tmp_path / 'work').exists()
+    assert not (tmp_path / 'x.csv').exists() and (tmp_path / 'folder.csv').is_dir()
 
 
 def test_tta_submission(tiny_run, phantom_root, tmp_path):

@@ -84,3 +84,26 @@ def test_getattr_is_limited_to_history_buffer_methods():
     for obj, name in [(HistoryBuffer, '__init__'), (os, 'system'), (HistoryBuffer, 'nope')]:
         with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer'):
             history_buffer_getattr(obj, name)
+
+
+def test_empty_array_and_empty_history_buffer_reload(tmp_path):
+    """A fresh HistoryBuffer holds empty arrays: pickled as the call ``bytes()``."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    path = str(tmp_path / 'empty.pth')
+    torch.save({'meta': {'arr': np.zeros((0, 3), np.float32), 'buffer': HistoryBuffer()},
+                'state_dict': {}}, path)
+    loaded = _load_checkpoint(path)
+    assert loaded['meta']['arr'].shape == (0, 3)
+    assert len(loaded['meta']['buffer'].data[0]) == 0
+
+
+class _BigBytes:
+    def __reduce__(self):
+        return (bytes, (10**6, ))
+
+
+def test_bytes_with_arguments_is_refused(tmp_path):
+    path = str(tmp_path / 'bytes.pth')
+    torch.save({'meta': _BigBytes()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r'bytes\.pth'):
+        _load_checkpoint(path)

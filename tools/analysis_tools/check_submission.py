@@ -11,33 +11,30 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
     sys.path.insert(0, _REPO)
 
 import argparse
-import csv
-import itertools
 import os
 
 import cv2
 import numpy as np
 
-from mmseg_ext.datasets.transforms.xray_io import decode_xray
 from mmseg_ext.utils.class_names import hand_bone_palette
 from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission_check import SubmissionError, check_submission
+from mmseg_ext.utils.submission import (SubmissionError, check_submission,
+                                        image_paths_by_name, read_submission_images)
+from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.visualization import overlay_masks
 
 
 def write_overlays(csv_path: str, image_root: str, out_dir: str) -> int:
     """Decode every image's rows and save ``<image>.png`` overlays; returns the count."""
-    paths = {n: osp.join(d, n) for d, _, names in os.walk(image_root) for n in names}
+    paths = image_paths_by_name(image_root)
     os.makedirs(out_dir, exist_ok=True)
     count = 0
-    with open(csv_path, newline='') as f:
-        for name, rows in itertools.groupby(csv.DictReader(f), key=lambda r: r['image_name']):
-            with open(paths[name], 'rb') as img_file:
-                image = decode_xray(img_file.read(), paths[name])
-            masks = np.stack([rle_decode(r['rle'], image.shape) for r in rows])
-            rgb = overlay_masks(image, masks, hand_bone_palette())
-            cv2.imwrite(osp.join(out_dir, osp.splitext(name)[0] + '.png'), rgb[..., ::-1])
-            count += 1
+    for name, rles in read_submission_images(csv_path):
+        image = read_xray(paths[name])
+        masks = np.stack([rle_decode(rle, image.shape) for rle in rles])
+        rgb = overlay_masks(image, masks, hand_bone_palette())
+        cv2.imwrite(osp.join(out_dir, osp.splitext(name)[0] + '.png'), rgb[..., ::-1])
+        count += 1
     return count
 
 
@@ -52,7 +49,8 @@ def main() -> None:
     except SubmissionError as err:
         print(f'INVALID: {err}', file=sys.stderr)
         sys.exit(1)
-    print(f'OK: {counts["images"]} images, {counts["rows"]} rows in {args.csv}')
+    print(f'OK: {counts["images"]} images, {counts["rows"]} rows in {args.csv} '
+          f'(longest RLE {counts["longest_rle"]} characters)')
     if args.overlay_dir:
         n = write_overlays(args.csv, args.image_root, args.overlay_dir)
         print(f'wrote {n} overlays to {args.overlay_dir}')

@@ -54,15 +54,14 @@ def write_json_atomic(path: str, content: dict) -> None:
 
 def crf_dice(model, dataset, num_classes: int) -> np.ndarray:
     """(C,) Dice of dense-CRF masks over the dataset (a second prediction pass)."""
-    from mmseg_ext.datasets.transforms.xray_io import decode_xray
+    from mmseg_ext.utils.xray_io import read_xray
     from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
     from mmseg_ext.utils.dense_crf import dense_crf_masks
     counts = []
     for i in range(len(dataset)):
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        with open(sample.img_path, 'rb') as f:
-            image = decode_xray(f.read(), sample.img_path)
+        image = read_xray(sample.img_path)
         masks = dense_crf_masks(image, sample.seg_logits.data.cpu().numpy())
         gt = unpack_bits(sample.gt_sem_seg.data[0], num_classes)
         counts.append(dice_counts(torch.from_numpy(masks), gt))

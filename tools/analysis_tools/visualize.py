@@ -23,7 +23,7 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
-from mmseg_ext.datasets.transforms.xray_io import decode_xray
+from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.bitmask import unpack_bits
 from mmseg_ext.visualization import overlay_masks
@@ -47,8 +47,7 @@ def main() -> None:
     for i in range(min(args.num, len(dataset))):
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        with open(sample.img_path, 'rb') as f:
-            image = decode_xray(f.read(), sample.img_path)
+        image = read_xray(sample.img_path)
         pred = sample.pred_sem_seg.data.cpu()
         panels = [overlay_masks(image, pred.numpy(), palette)]
         if 'gt_sem_seg' in sample:

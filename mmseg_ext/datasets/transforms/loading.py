@@ -8,8 +8,8 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from ..annotations import check_polygons_in_bounds, parse_annotation_file
-from .xray_io import decode_xray
+from ..annotations import count_polygons_past_border, parse_annotation_file
+from mmseg_ext.utils.xray_io import decode_xray
 
 
 @TRANSFORMS.register_module()
@@ -84,10 +84,14 @@ class LoadHandBoneAnnotations(BaseTransform):
     unpacks the map to (29, H, W) on the device.
 
     Uses ``results['gt_polygons']`` when the dataset parsed them, else reads
-    ``results['seg_map_path']``. Must run after the image is loaded (the
-    mask takes the current ``img_shape``) and before geometric transforms.
+    ``results['seg_map_path']``. Must run after the image is loaded: the
+    mask takes the original image size (``ori_shape``), so it may also run
+    after ``Resize`` to keep full-size ground truth for the metric. Polygons
+    that reach past the border are clipped to the image (the dataset warns
+    about them once); a polygon with no point inside the image raises
+    :class:`AnnotationError`.
 
-    Required keys: ``img_shape`` and ``gt_polygons`` or ``seg_map_path``.
+    Required keys: ``ori_shape`` and ``gt_polygons`` or ``seg_map_path``.
     Added keys: ``gt_seg_map``, ``seg_fields``.
 
     Args:
@@ -108,7 +112,7 @@ class LoadHandBoneAnnotations(BaseTransform):
     def transform(self, results: dict) -> dict:
         polygons = self._polygons(results)
         shape = tuple(results['ori_shape'][:2])
-        check_polygons_in_bounds(polygons, shape, results.get('seg_map_path', '<polygons>'))
+        count_polygons_past_border(polygons, shape, results.get('seg_map_path', '<polygons>'))
         results['gt_seg_map'] = rasterize_bitmask(polygons, shape, self.num_classes)
         results.setdefault('seg_fields', [])
         if 'gt_seg_map' not in results['seg_fields']:

@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import shutil
 import time
-from typing import Iterator, List, Optional, Sequence
+from typing import Optional, Sequence
 
 from mmengine.dist import barrier, get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
@@ -13,13 +13,7 @@ from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 
 from mmseg_ext.utils.rle import rle_encode_batch
-from mmseg_ext.utils.submission_writer import SubmissionWriter
-
-
-def _read_part(path: str) -> Iterator[List[str]]:
-    """Rows (img_path, image_name, class, rle) of one rank's part file."""
-    with open(path, newline='') as f:
-        yield from csv.reader(f)
+from mmseg_ext.utils.submission import SubmissionWriter, check_writable, read_csv_rows
 
 
 @HOOKS.register_module()
@@ -35,7 +29,8 @@ class SubmissionHook(Hook):
     path and renames a finished temporary file to ``out_file``: 1 and N
     processes write identical bytes, and a run that fails leaves no CSV.
     Rank 0 shows a progress bar and prints a closing summary (images,
-    seconds, rows).
+    seconds, rows, longest RLE). ``out_file`` is checked for writability when
+    the hook is built, before the checkpoint loads or any image is predicted.
 
     Args:
         out_file (str): Path of the CSV to write.
@@ -45,6 +40,7 @@ class SubmissionHook(Hook):
 
     def __init__(self, out_file: str, class_names: Optional[Sequence[str]] = None) -> None:
         self.out_file = osp.abspath(out_file)
+        check_writable(self.out_file)
         self.class_names = class_names
         self._part = None
         self._images = 0
@@ -70,6 +66,7 @@ class SubmissionHook(Hook):
         self._part = open(osp.join(parts, f'part{get_rank()}.csv'), 'w', newline='')
         self._writer = csv.writer(self._part, lineterminator='\n')
         self._images = 0
+        self._longest = 0
         self._start = time.time()
         self._progress = ProgressBar(len(runner.test_dataloader.dataset)) \
             if is_main_process() else None
@@ -86,6 +83,7 @@ class SubmissionHook(Hook):
             name = osp.basename(sample.img_path)
             for class_name, rle in zip(self.class_names, rle_encode_batch(masks.bool())):
                 self._writer.writerow((sample.img_path, name, class_name, rle))
+                self._longest = max(self._longest, len(rle))
             self._images += 1
             if self._progress is not None:
                 for _ in range(get_world_size()):
@@ -98,13 +96,14 @@ class SubmissionHook(Hook):
             rows = self._merge(runner)
             print(f'\nSubmissionHook: wrote {rows} rows for {rows // len(self.class_names)} '
                   f'images to {self.out_file} in {time.time() - self._start:.1f} s '
-                  f'({get_world_size()} process(es))', flush=True)
+                  f'({get_world_size()} process(es); longest RLE on rank 0: '
+                  f'{self._longest} characters)', flush=True)
             shutil.rmtree(self._parts_dir(runner), ignore_errors=True)
         barrier()
 
     def _merge(self, runner) -> int:
         parts = [osp.join(self._parts_dir(runner), f'part{r}.csv') for r in range(get_world_size())]
-        merged = heapq.merge(*(_read_part(p) for p in parts), key=lambda row: row[0])
+        merged = heapq.merge(*(read_csv_rows(p) for p in parts), key=lambda row: row[0])
         with SubmissionWriter(self.out_file, self.class_names) as writer:
             writer.write_rows(row[1:] for row in merged)
             expected = self._dataset_size * len(self.class_names)

@@ -43,7 +43,7 @@ class MultiLabelTverskyLoss(MultiLabelLoss):
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
                 valid: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
         """Loss of (N, C, H, W) logits against 0/1 targets over valid pixels."""
-        tp, fp, fn = soft_confusion(pred.float(), target, valid)
+        tp, fp, fn = soft_confusion(pred, target, valid)
         index = (tp + self.smooth) / (tp + self.alpha * fp + self.beta * fn + self.smooth)
         per_class = (1 - index).clamp_min(0).pow(self.gamma)
         weight = class_weight_tensor(self.class_weight, pred)

@@ -28,14 +28,15 @@ def soft_confusion(pred: torch.Tensor, target: torch.Tensor,
     """Soft TP, FP, FN per class, summed over the batch and valid pixels.
 
     Args:
-        pred (Tensor): (N, C, H, W) logits.
+        pred (Tensor): (N, C, H, W) logits; summed in float32 (a float16 sum
+            over 1024² pixels would pass 65504).
         target (Tensor): (N, C, H, W) 0/1 targets.
         valid (Tensor, optional): (N, 1, H, W) mask of real (unpadded) pixels.
 
     Returns:
         tuple[Tensor]: Three (C,) tensors.
     """
-    prob = pred.sigmoid()
+    prob = pred.float().sigmoid()
     target = target.to(prob.dtype)
     if valid is not None:
         prob = prob * valid
@@ -96,7 +97,11 @@ class PixelwiseMultiLabelLoss(MultiLabelLoss):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
                 valid: Optional[torch.Tensor] = None, **kwargs) -> torch.Tensor:
-        """Loss of (N, C, H, W) logits against 0/1 targets over valid pixels."""
+        """Loss of (N, C, H, W) logits against 0/1 targets over valid pixels.
+
+        Computed in float32 whatever the logits' dtype (mixed precision).
+        """
+        pred = pred.float()
         loss_map = self.pixel_loss(pred, target.to(pred.dtype))
         weight = class_weight_tensor(self.class_weight, pred)
         return self.loss_weight * masked_pixel_mean(loss_map, valid, weight)

@@ -218,6 +218,7 @@ class MultiLabelSegmentorMixin:
                            data_samples: Optional[List[SegDataSample]] = None
                            ) -> List[SegDataSample]:
         """Per sample: original-size probabilities and thresholded (C, H, W) masks."""
+        seg_logits = seg_logits.float()  # mixed precision: threshold float32 probabilities
         num_images, num_classes = seg_logits.shape[:2]
         if data_samples is None:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))

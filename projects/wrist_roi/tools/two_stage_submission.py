@@ -18,8 +18,8 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 
 from mmseg_ext.apis import EnsembleMember, parse_member  # noqa: E402
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.file_scan import list_images  # noqa: E402
-from mmseg_ext.utils.submission_writer import SubmissionWriter  # noqa: E402
+from mmseg_ext.utils.submission import (SubmissionWriter, check_writable,  # noqa: E402
+                                        image_paths_by_name)
 from projects.wrist_roi.wrist_roi import carpal_box  # noqa: E402
 from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START  # noqa: E402
 
@@ -59,11 +59,13 @@ def main() -> None:
     parser.add_argument('--margin', type=float, default=0.15)
     parser.add_argument('--device', default=None)
     args = parser.parse_args()
+    check_writable(args.submission)
+    images = list(image_paths_by_name(args.image_root).values())
     cfg1, ckpt1, _ = parse_member(args.stage1)
     cfg2, ckpt2, _ = parse_member(args.stage2)
     stage1 = EnsembleMember(cfg1, ckpt1, device=args.device)
     stage2 = CarpalStage(cfg2, ckpt2, device=args.device)
-    images, start, refined = list_images(args.image_root), time.time(), 0
+    start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:
         for path in images:
             masks = stage1.predict_probs(path).cpu() > 0.5

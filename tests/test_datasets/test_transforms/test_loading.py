@@ -6,7 +6,7 @@ import pytest
 from mmseg_ext.datasets.annotations import AnnotationError
 from mmseg_ext.datasets.phantoms import encode_dicom, render_hand
 from mmseg_ext.datasets.transforms import LoadHandBoneAnnotations, LoadXRayImage
-from mmseg_ext.datasets.transforms.xray_io import ImageDecodeError
+from mmseg_ext.utils.xray_io import ImageDecodeError
 
 
 @pytest.fixture(scope='module')
@@ -116,8 +116,19 @@ def test_annotations_keep_overlaps(phantom):
     assert popcount.max() >= 2, 'phantom carpals must overlap'
 
 
-def test_polygon_out_of_bounds_is_named():
-    polygons = [(0, np.array([[0, 0], [200, 0], [0, 10]], np.float32))]
-    with pytest.raises(AnnotationError, match=r'x\.json.*outside the 96x96'):
+def test_polygon_past_the_border_is_clipped_like_fill_poly():
+    """A point at x = -1 or a polygon running past the bottom edge: the in-image part."""
+    points = np.array([[-1, 10], [50, 5], [60, 140], [5, 130]], np.float32)
+    results = LoadHandBoneAnnotations()(dict(ori_shape=(96, 96), gt_polygons=[(3, points)],
+                                             seg_map_path='x.json'))
+    reference = np.zeros((96, 96), np.uint8)
+    cv2.fillPoly(reference, [np.rint(points).astype(np.int32)], 1)  # the seed's loader
+    assert reference.sum() > 1000
+    assert (((results['gt_seg_map'] >> 3) & 1) == reference).all()
+
+
+def test_polygon_with_no_point_inside_is_named():
+    polygons = [(0, np.array([[100, 0], [200, 0], [150, 10]], np.float32))]
+    with pytest.raises(AnnotationError, match=r'x\.json.*no point inside the 96x96'):
         LoadHandBoneAnnotations()(dict(ori_shape=(96, 96), gt_polygons=polygons,
                                        seg_map_path='x.json'))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.submission_check import SubmissionError, check_submission
+from mmseg_ext.utils.submission import SubmissionError, check_submission
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def _good_rows():
 
 def test_valid_submission(image_root, tmp_path):
     assert check_submission(_write(tmp_path / 's.csv', _good_rows()), image_root) == {
-        'images': 2, 'rows': 58}
+        'images': 2, 'rows': 58, 'longest_rle': len('1 3 11 2')}
 
 
 @pytest.mark.parametrize('mutate,message', [
@@ -60,3 +60,11 @@ def test_bad_submissions_are_reported_with_line(image_root, tmp_path, mutate, me
     with pytest.raises(SubmissionError, match=message) as err:
         check_submission(path, image_root)
     assert 's.csv' in str(err.value)
+
+
+def test_duplicate_image_names_are_refused(image_root, tmp_path):
+    dup = tmp_path / 'DCM' / 'ID002' / 'a_L.png'
+    dup.parent.mkdir()
+    cv2.imwrite(str(dup), np.zeros((8, 10), np.uint8))
+    with pytest.raises(SubmissionError, match="two images are named 'a_L.png'"):
+        check_submission(_write(tmp_path / 's.csv', _good_rows()), image_root)

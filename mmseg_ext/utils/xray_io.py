@@ -1,5 +1,11 @@
-"""Decoding X-ray files (PNG 8/16-bit, grey or colour, DICOM) to uint8 grey."""
+"""Reading X-ray files (PNG 8/16-bit, grey or colour, DICOM) as uint8 grey.
+
+The one owner of image reading outside (and inside) the data pipeline:
+``LoadXRayImage``, the tools and the submission checker all call it.
+"""
 import os.path as osp
+import struct
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -82,6 +88,50 @@ def decode_dicom(content: bytes, path: str) -> np.ndarray:
 
 def decode_xray(content: bytes, path: str) -> np.ndarray:
     """Decode an X-ray file's bytes to (H, W) uint8 by its suffix."""
-    if osp.splitext(path)[1].lower() in ('.dcm', '.dicom'):
+    if _is_dicom(path):
         return decode_dicom(content, path)
     return decode_raster(content, path)
+
+
+def _is_dicom(path: str) -> bool:
+    return osp.splitext(path)[1].lower() in ('.dcm', '.dicom')
+
+
+def read_xray(path: str) -> np.ndarray:
+    """Read an X-ray file from local disk as (H, W) uint8 grey.
+
+    Raises:
+        FileNotFoundError: The file cannot be opened.
+        ImageDecodeError: The file cannot be decoded; the message names it.
+    """
+    try:
+        with open(path, 'rb') as f:
+            content = f.read()
+    except OSError as err:
+        raise FileNotFoundError(f'{path}: cannot read image ({err})') from err
+    return decode_xray(content, path)
+
+
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
+def read_xray_shape(path: str) -> Tuple[int, int]:
+    """(H, W) of an X-ray file from its header (PNG IHDR, DICOM Rows/Columns).
+
+    Reads a few bytes instead of decoding the pixels, so a dataset can check
+    every annotation against its image's size before training starts. Other
+    formats fall back to decoding the image.
+    """
+    if _is_dicom(path):
+        import pydicom
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            return int(ds.Rows), int(ds.Columns)
+        except Exception:  # noqa: BLE001  (let the full decoder name the problem)
+            return read_xray(path).shape[:2]
+    with open(path, 'rb') as f:
+        header = f.read(24)
+    if header[:8] == _PNG_SIGNATURE and header[12:16] == b'IHDR':
+        width, height = struct.unpack('>II', header[16:24])
+        return height, width
+    return read_xray(path).shape[:2]

@@ -1,0 +1,71 @@
+"""The closing part of ``tools/gpu_check.sh``: speed, peak memory, device RLE == CPU RLE.
+
+``python tools/analysis_tools/gpu_check_report.py TRAIN_WORK_DIR SUBMISSION_CSV IMAGE_ROOT``
+"""
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
+import argparse
+import glob
+import json
+
+import numpy as np
+import torch
+
+from mmseg_ext.utils.rle import rle_decode, rle_encode_batch
+from mmseg_ext.utils.submission import image_paths_by_name, read_submission_images
+from mmseg_ext.utils.xray_io import read_xray_shape
+
+
+def training_speed(work_dir: str) -> dict:
+    """Iterations per second (logged iterations after the first) and peak memory (MB)."""
+    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not logs:
+        raise FileNotFoundError(f'{work_dir}: no */vis_data/scalars.json training log')
+    with open(logs[-1]) as f:
+        entries = [json.loads(line) for line in f if '"loss' in line]
+    times = [e['time'] for e in entries[1:]] or [e['time'] for e in entries]
+    memory = [e['memory'] for e in entries if 'memory' in e]
+    return dict(it_per_s=1.0 / float(np.mean(times)), peak_memory_mb=max(memory, default=None))
+
+
+def device_rle_mismatches(csv_path: str, image_root: str, device: torch.device) -> tuple:
+    """Re-encode every mask of the CSV through the device path; count rows that differ."""
+    paths = image_paths_by_name(image_root)
+    rows = mismatches = 0
+    for name, rles in read_submission_images(csv_path):
+        shape = read_xray_shape(paths[name])
+        masks = torch.from_numpy(np.stack([rle_decode(rle, shape) for rle in rles]))
+        device_rles = rle_encode_batch(masks.to(device), device_path=True)
+        cpu_rles = rle_encode_batch(masks.numpy())
+        mismatches += sum(a != b or a != r for a, b, r in zip(device_rles, cpu_rles, rles))
+        rows += len(rles)
+    return rows, mismatches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('train_work_dir')
+    parser.add_argument('submission')
+    parser.add_argument('image_root')
+    args = parser.parse_args()
+    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    speed = training_speed(args.train_work_dir)
+    rows, mismatches = device_rle_mismatches(args.submission, args.image_root, device)
+    memory = (f'{speed["peak_memory_mb"]} MB (torch.cuda.max_memory_allocated)'
+              if speed['peak_memory_mb'] is not None else 'n/a on a CPU')
+    print(f'gpu_check: device {device}; training {speed["it_per_s"]:.2f} it/s; '
+          f'peak GPU memory {memory}')
+    print(f'gpu_check: RLE of {rows} rows on {device} (torch path) vs numpy path: '
+          f'{mismatches} differ')
+    if mismatches:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
