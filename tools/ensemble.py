@@ -63,9 +63,9 @@ def main() -> None:
         for path in images:
             probs = ensemble_probs(members, path, class_weights)
             if args.crf:
-                masks = torch.from_numpy(dense_crf_masks(read_xray(path), probs.numpy()))
+                masks = torch.from_numpy(dense_crf_masks(read_xray(path), probs.cpu().numpy()))
             else:
-                masks = probs > thresholds
+                masks = probs > thresholds.to(probs.device)  # masks stay on the device
             writer.write_image(osp.basename(path), masks)
             progress.update()
     print(f'\nensemble of {len(members)}: wrote {writer.rows} rows for {len(images)} images '

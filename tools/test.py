@@ -66,9 +66,6 @@ def main() -> None:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    if args.submission and not args.tta:
-        # The CSV needs masks only: skip the full-size float probabilities.
-        cfg.model.test_cfg['output_probs'] = False
     if args.submission:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='SubmissionHook', out_file=args.submission)]

@@ -39,7 +39,7 @@ class EnsembleMember:
 
 def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
                    class_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Weighted mean of the members' probabilities for one image.
+    """Weighted mean of the members' probabilities for one image, on their device.
 
     Args:
         members (Sequence[EnsembleMember]): The models.
@@ -48,16 +48,19 @@ def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
             class (e.g. from tools/analysis_tools/search_ensemble.py); by
             default each member's scalar ``weight``.
 
-    Only a running sum of one image's probabilities is kept, whatever the
-    number of images.
+    Each member's probabilities are folded into one running float32 sum and
+    dropped, so memory is flat in the number of members (and of images);
+    nothing is copied to the host.
     """
     total, weight_sum = None, 0.0
     for k, member in enumerate(members):
-        probs = member.predict_probs(img_path).float().cpu()
-        weight = member.weight if class_weights is None else class_weights[k].view(-1, 1, 1)
-        total = probs * weight if total is None else total.add_(probs * weight)
+        probs = member.predict_probs(img_path).float()
+        weight = member.weight if class_weights is None \
+            else class_weights[k].to(probs.device).view(-1, 1, 1)
+        weighted = probs.mul_(weight)  # the member's own output: scaled in place
+        total = weighted if total is None else total.add_(weighted)
         weight_sum = weight_sum + weight
-    return total / weight_sum
+    return total.div_(weight_sum)
 
 
 def parse_member(spec: str) -> List[str]:

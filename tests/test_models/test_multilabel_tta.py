@@ -7,6 +7,8 @@ from mmseg_ext.models.segmentors.multilabel_tta import MultiLabelTTAModel
 
 
 class _Module(torch.nn.Module):
+    test_cfg = {}
+
     def class_thresholds(self, num_classes, device):
         return torch.full((num_classes, 1, 1), 0.5, device=device)
 
@@ -30,6 +32,7 @@ def test_merge_modes_are_per_class(merge, expected):
     torch.nn.Module.__init__(tta)
     tta.module = _Module()
     tta.merge = merge
+    tta.output_probs = True
     out = tta.merge_preds(_views([[0.9, 0.6], [0.6, 0.7], [0.3, 0.1]]))[0]
     assert out.pred_sem_seg.data.flatten().tolist() == expected
     assert out.seg_logits.data.shape == (2, 1, 1)
@@ -38,3 +41,14 @@ def test_merge_modes_are_per_class(merge, expected):
 def test_bad_merge_name():
     with pytest.raises(ValueError, match='merge'):
         MultiLabelTTAModel(module=dict(type='x'), merge='median')
+
+
+def test_merge_does_not_alter_the_views():
+    views = _views([[0.9, 0.6], [0.6, 0.7]])
+    before = [v.seg_logits.data.clone() for v in views[0]]
+    tta = MultiLabelTTAModel.__new__(MultiLabelTTAModel)
+    torch.nn.Module.__init__(tta)
+    tta.module, tta.merge, tta.output_probs = _Module(), 'prob', False
+    out = tta.merge_preds(views)[0]
+    assert all(torch.equal(v.seg_logits.data, b) for v, b in zip(views[0], before))
+    assert 'seg_logits' not in out  # masks only unless probabilities are asked for

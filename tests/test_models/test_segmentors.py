@@ -45,12 +45,19 @@ def _train_step_and_predict(model, size=64):
     losses = model.train_step(_batch(size), optim)
     assert all(torch.isfinite(v) for v in losses.values())
     model.eval()
+    batch = _batch(size, batch=1)
+    model.test_cfg['output_probs'] = True
     with torch.no_grad():
-        outputs = model.test_step(_batch(size, batch=1))
+        outputs = model.test_step(batch)
     pred = outputs[0].pred_sem_seg.data
     assert pred.shape == (NUM_CLASSES, size, size) and pred.dtype == torch.bool
     probs = outputs[0].seg_logits.data
     assert probs.min() >= 0 and probs.max() <= 1
+    model.test_cfg['output_probs'] = False  # the default: masks only
+    with torch.no_grad():
+        masks_only = model.test_step(batch)[0]
+    assert 'seg_logits' not in masks_only
+    assert torch.equal(masks_only.pred_sem_seg.data, pred)
     return losses
 
 

@@ -60,6 +60,7 @@ def test_fullsize_train_validate_submit(config, fullsize_phantoms, tmp_path):
 
     log = _run('tools/train.py', cfg_path)
     assert re.search(r'Iter\(val\) \[2/2\].*mDice', log), log[-2000:]
+    assert 'This config is made for a GPU' in log  # the full-size configs, on this CPU
     checkpoint = osp.join(work_dir, f'iter_{ITERS}.pth')
     assert osp.isfile(checkpoint)
 

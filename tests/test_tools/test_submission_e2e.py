@@ -133,3 +133,33 @@ def test_pseudo_labels_join_training(tiny_run, phantom_root, tmp_path):
         data_prefix=dict(img_path=image_root, seg_map_path=str(tmp_path / 'pseudo')))
     assert len(dataset) == 2
     assert sum(len(dataset.get_data_info(i)['gt_polygons']) for i in range(2)) > 0
+
+
+def _variant(config, path, **test_cfg):
+    """``config`` with one identity TTA view and ``test_cfg`` overrides."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    cfg.model.test_cfg.update(test_cfg)
+    resize = [t for t in cfg.test_pipeline if t['type'] == 'Resize'][0]
+    cfg.tta_pipeline = [dict(type='LoadXRayImage'), dict(type='TestTimeAug', transforms=[
+        [resize], [dict(type='PackSegInputs')]])]
+    cfg.dump(str(path))
+    return str(path)
+
+
+def test_tta_with_one_identity_view_equals_no_tta_with_thresholds_and_cleanup(
+        tiny_run, tmp_path):
+    """Per-class thresholds and cleanup survive the TTA merge: same bytes as no TTA."""
+    config, ckpt = tiny_run
+    thresholds = [0.3 if i % 2 else 0.7 for i in range(len(HAND_BONE_CLASSES))]
+    cleanup = dict(keep_largest=True, min_area=4)
+    plain = _variant(config, tmp_path / 'plain.py', output_probs=True)
+    tuned = _variant(config, tmp_path / 'tuned.py', output_probs=True, threshold=thresholds,
+                     cleanup=cleanup)
+    csv = {}
+    for name, cfg, extra in [('plain', plain, []), ('tuned', tuned, []),
+                             ('tuned_tta', tuned, ['--tta'])]:
+        csv[name] = tmp_path / f'{name}.csv'
+        _run('tools/test.py', cfg, ckpt, '--submission', str(csv[name]), *extra)
+    assert csv['tuned'].read_bytes() != csv['plain'].read_bytes(), 'settings must matter'
+    assert csv['tuned_tta'].read_bytes() == csv['tuned'].read_bytes()

@@ -36,8 +36,26 @@ def test_batch_numpy_torch_and_device_path_agree(masks):
     expected = [reference_rle(m) for m in masks]
     assert rle_encode_batch(masks) == expected
     assert rle_encode_batch(torch.from_numpy(masks)) == expected
-    from mmseg_ext.utils.rle import _encode_torch
-    assert _encode_torch(torch.from_numpy(masks)) == expected
+    assert rle_encode_batch(torch.from_numpy(masks), device_path=True) == expected
+
+
+@pytest.mark.parametrize('dtype,expected', [
+    (torch.int32, '3 1 5 1 8 1'),    # 256 stays foreground (an int8 cast wrapped it to 0)
+    (torch.int64, '3 1 5 1 8 1'),
+    (torch.float32, '2 2 5 1 8 1'),  # 0.5 is foreground (an int8 cast truncated it to 0)
+    (torch.float16, '2 2 5 1 8 1'),
+    (torch.bool, '2 2 5 1 8 1'),
+])
+def test_device_path_takes_any_dtype_nonzero_is_foreground(dtype, expected):
+    """The CPU twin of the CUDA branch agrees with the numpy path for every dtype."""
+    values = torch.tensor([[[0, 0.5, 256, 0], [1, 0, 0, 3]]]).to(dtype)
+    assert rle_encode_batch(values, device_path=True) == [expected]
+    assert rle_encode_batch(values.numpy()) == [expected]
+
+
+def test_device_path_empty_class_axis():
+    assert rle_encode_batch(torch.zeros((0, 4, 4), dtype=torch.bool), device_path=True) == []
+    assert rle_encode_batch(np.zeros((0, 4, 4), bool)) == []
 
 
 @settings(max_examples=100, deadline=None)

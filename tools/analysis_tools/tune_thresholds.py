@@ -14,7 +14,7 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
 
 import argparse
 import json
-import os
+from typing import Callable, Iterator, Tuple
 
 import numpy as np
 import torch
@@ -22,8 +22,11 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
+from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
+from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.mask_cleanup import clean_masks
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,27 +48,37 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def write_json_atomic(path: str, content: dict) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(content, f, indent=2)
-    os.replace(tmp, path)
-
-
-def crf_dice(model, dataset, num_classes: int) -> np.ndarray:
-    """(C,) Dice of dense-CRF masks over the dataset (a second prediction pass)."""
-    from mmseg_ext.utils.xray_io import read_xray
-    from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
-    from mmseg_ext.utils.dense_crf import dense_crf_masks
-    counts = []
+def val_predictions(model, dataset, num_classes: int) -> Iterator[Tuple[object, torch.Tensor]]:
+    """(prediction sample, (C, H, W) bool ground truth) per validation image."""
     for i in range(len(dataset)):
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        image = read_xray(sample.img_path)
-        masks = dense_crf_masks(image, sample.seg_logits.data.cpu().numpy())
-        gt = unpack_bits(sample.gt_sem_seg.data[0], num_classes)
-        counts.append(dice_counts(torch.from_numpy(masks), gt))
+        yield sample, unpack_bits(sample.gt_sem_seg.data[0], num_classes)
+
+
+def dice_of(model, dataset, num_classes: int, to_masks: Callable) -> np.ndarray:
+    """(C,) Dice over the dataset of ``to_masks(sample)`` (a second prediction pass)."""
+    counts = [dice_counts(to_masks(sample), gt)
+              for sample, gt in val_predictions(model, dataset, num_classes)]
     return dice_from_counts(np.stack(counts)).mean(axis=0)
+
+
+def cleaned_masks_at(thresholds, cleanup: dict) -> Callable:
+    """Masks at the chosen thresholds, cleaned: cleanup runs once per image, not once
+    per candidate threshold."""
+    values = torch.tensor(thresholds, dtype=torch.float32).view(-1, 1, 1)
+
+    def to_masks(sample) -> torch.Tensor:
+        probs = sample.seg_logits.data
+        return clean_masks(probs > values.to(probs.device), **cleanup)
+    return to_masks
+
+
+def crf_masks(sample) -> torch.Tensor:
+    from mmseg_ext.utils.dense_crf import dense_crf_masks
+    from mmseg_ext.utils.xray_io import read_xray
+    return torch.from_numpy(dense_crf_masks(read_xray(sample.img_path),
+                                            sample.seg_logits.data.cpu().numpy()))
 
 
 def main() -> None:
@@ -76,15 +89,13 @@ def main() -> None:
     classes = dataset.metainfo['classes']
     cleanup = dict(keep_largest=True, min_area=args.min_area, close_kernel=args.close_kernel,
                    fill_holes=args.fill_holes)
-    search = ThresholdSearch(sorted(set(args.grid) | {0.5}), cleanup=cleanup)
-    for i in range(len(dataset)):
-        with torch.no_grad():
-            sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        gt = unpack_bits(sample.gt_sem_seg.data[0], len(classes))
+    search = ThresholdSearch(sorted(set(args.grid) | {0.5}))
+    for sample, gt in val_predictions(model, dataset, len(classes)):
         search.add(sample.seg_logits.data, gt)
     best = search.best()
     default = search.dice_at([0.5] * len(classes))
-    cleaned = search.dice_at(best['thresholds'], cleaned=True)
+    cleaned = dice_of(model, dataset, len(classes),
+                      cleaned_masks_at(best['thresholds'], cleanup))
     print(f'{"class":<12} {"Dice@0.5":>9} {"tuned":>7} {"thr":>5} {"+cleanup":>9}')
     for name, d0, d1, t, d2 in zip(classes, default, best['dice'], best['thresholds'], cleaned):
         print(f'{name:<12} {d0:9.4f} {d1:7.4f} {t:5.2f} {d2:9.4f}')
@@ -93,11 +104,12 @@ def main() -> None:
     verdict = 'helps' if cleaned.mean() > best['dice'].mean() else 'does not help'
     print(f'post-processing ({cleanup}) {verdict} on this validation fold')
     if args.crf:
-        crf = crf_dice(model, dataset, len(classes))
+        crf = dice_of(model, dataset, len(classes), crf_masks)
         verdict = 'helps' if crf.mean() > best['dice'].mean() else 'does not help'
         print(f'dense CRF: mean Dice {crf.mean():.4f} vs tuned thresholds '
               f'{best["dice"].mean():.4f}: {verdict} on this validation fold')
-    write_json_atomic(args.out, {c: float(t) for c, t in zip(classes, best['thresholds'])})
+    thresholds = {c: float(t) for c, t in zip(classes, best['thresholds'])}
+    atomic_write_bytes(json.dumps(thresholds, indent=2).encode(), args.out)
     print(f'wrote {args.out}')
 
 

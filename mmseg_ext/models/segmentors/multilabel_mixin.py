@@ -68,6 +68,20 @@ def _integer_factors(in_size: Sequence[int], out_size: Sequence[int]) -> Optiona
     return None
 
 
+def _boxes_on_host(positive: Tensor) -> List[List[int]]:
+    """Per class of (C, h, w) bool: inclusive [top, bottom, left, right], or -1s
+    when empty. Computed on the device; one transfer (one synchronisation)."""
+    rows_any = positive.any(dim=2).to(torch.uint8)
+    cols_any = positive.any(dim=1).to(torch.uint8)
+    empty = rows_any.amax(dim=1) == 0
+    top = rows_any.argmax(dim=1)
+    bottom = rows_any.shape[1] - 1 - rows_any.flip(1).argmax(dim=1)
+    left = cols_any.argmax(dim=1)
+    right = cols_any.shape[1] - 1 - cols_any.flip(1).argmax(dim=1)
+    boxes = torch.stack([top, bottom, left, right], dim=1)
+    return boxes.masked_fill(empty[:, None], -1).tolist()
+
+
 def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: Tensor,
                            align_corners: bool) -> Tensor:
     """``sigmoid(resize(logits)) > threshold`` per class without the full float tensor.
@@ -100,12 +114,11 @@ def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: 
     height, width = logits.shape[-2:]
     masks = torch.zeros((logits.shape[0], ) + out_size, dtype=torch.bool, device=logits.device)
     positive = logits > torch.logit(thresholds) - 1e-3
-    rows_any, cols_any = positive.any(dim=2), positive.any(dim=1)
-    for c in torch.nonzero(rows_any.any(dim=1)).flatten().tolist():
-        rows = torch.nonzero(rows_any[c]).flatten()
-        cols = torch.nonzero(cols_any[c]).flatten()
-        y0, y1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, height)
-        x0, x1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, width)
+    for c, (top, bottom, left, right) in enumerate(_boxes_on_host(positive)):
+        if top < 0:
+            continue  # no cell near the threshold: the class is empty
+        y0, y1 = max(top - 2, 0), min(bottom + 3, height)
+        x0, x1 = max(left - 2, 0), min(right + 3, width)
         crop = logits[c, y0:y1, x0:x1][None, None]
         up = torch.nn.functional.interpolate(
             crop, size=((y1 - y0) * fy, (x1 - x0) * fx), mode='bilinear', align_corners=False)
@@ -156,7 +169,8 @@ class MultiLabelSegmentorMixin:
     ``window_batch`` (windows per forward pass, bounding memory; default 1);
     ``threshold`` (float or one per class,
     default 0.5) and ``output_probs`` (keep the (C, H, W) probabilities in
-    ``seg_logits``; default True; False thresholds without materialising the
+    ``seg_logits``; default False: masks only, which is all the Dice metric,
+    ``--out`` and the CSV need, thresholded without materialising the
     full-size float logits, see :func:`upsample_and_threshold`). A pixel is
     foreground when ``sigmoid(upsampled logit) > threshold``. ``cleanup``
     (optional, off by default): ``dict(keep_largest=True, min_area=N)`` per
@@ -224,7 +238,7 @@ class MultiLabelSegmentorMixin:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))
                             for _ in range(num_images)]
         thresholds = self.class_thresholds(num_classes, seg_logits.device)
-        output_probs = self.test_cfg.get('output_probs', True)
+        output_probs = self.test_cfg.get('output_probs', False)
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
             logits = undo_padding_and_flip(seg_logits[i:i + 1], meta)

@@ -1,5 +1,5 @@
-"""Test-time augmentation for independent sigmoid channels."""
-from typing import List
+"""Test-time augmentation for independent sigmoid channels, merged as views arrive."""
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.structures import PixelData
@@ -7,52 +7,134 @@ from mmseg.models.segmentors import SegTTAModel
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_ext.utils.mask_cleanup import clean_masks
+
+MERGE_MODES = ('prob', 'logit', 'vote')
+
+
+class ViewMerger:
+    """Running per-class merge of one image's views, on the views' device.
+
+    Keeps one running sum (float32 probabilities or logits) or one uint8
+    vote count, whatever the number of views, so memory is flat in it.
+
+    Args:
+        merge (str): 'prob', 'logit' or 'vote'.
+        thresholds (Tensor): (C, 1, 1) probability thresholds.
+        keep_probs (bool): Also return the merged probabilities.
+    """
+
+    def __init__(self, merge: str, thresholds: torch.Tensor, keep_probs: bool) -> None:
+        self.merge = merge
+        self.thresholds = thresholds
+        self.keep_probs = keep_probs
+        self.views = 0
+        self.total: Optional[torch.Tensor] = None  # sum of probabilities or of logits
+        self.votes: Optional[torch.Tensor] = None
+        self.metainfo: dict = {}
+        self.gt_sem_seg: Optional[PixelData] = None
+
+    def add(self, view: SegDataSample) -> None:
+        """Fold one view's (C, H, W) probabilities into the running merge."""
+        probs = view.seg_logits.data.float()
+        if self.views == 0:  # keep the metadata and ground truth, not the view's tensors
+            self.metainfo = view.metainfo
+            self.gt_sem_seg = view.get('gt_sem_seg')
+        self.views += 1
+        if self.merge == 'vote':
+            above = (probs > self.thresholds).to(torch.uint8)
+            self.votes = above if self.votes is None else self.votes.add_(above)
+            if not self.keep_probs:
+                return
+        if self.merge == 'logit':
+            value = torch.logit(probs.clamp(1e-6, 1 - 1e-6))
+        else:
+            value = probs.clone() if self.total is None else probs  # never alter the view
+        self.total = value if self.total is None else self.total.add_(value)
+
+    def result(self, cleanup: Optional[dict] = None) -> SegDataSample:
+        """The merged sample: bool masks (after ``cleanup``), probabilities if kept."""
+        sample = SegDataSample(metainfo=self.metainfo)
+        probs = None
+        if self.total is not None:
+            mean = self.total.div_(self.views)
+            probs = mean.sigmoid_() if self.merge == 'logit' else mean
+        if self.merge == 'vote':
+            mask = self.votes.to(torch.int32) * 2 > self.views
+        else:
+            mask = probs > self.thresholds
+        if cleanup:
+            mask = clean_masks(mask, **cleanup)
+        sample.set_data({'pred_sem_seg': PixelData(data=mask)})
+        if self.keep_probs:
+            sample.set_data({'seg_logits': PixelData(data=probs)})
+        if self.gt_sem_seg is not None:
+            sample.gt_sem_seg = self.gt_sem_seg
+        return sample
+
 
 @MODELS.register_module()
 class MultiLabelTTAModel(SegTTAModel):
     """Merges the views per class (never across classes), then thresholds.
 
     mmseg's ``SegTTAModel`` softmaxes across channels (wrong for bones that
-    overlap). Each view's prediction has already been flipped back and
-    resized to the original size by the segmentor, so the views align.
-    Views may also be photometric (e.g. mmseg's ``AdjustGamma`` or ``CLAHE``
-    in the ``tta_pipeline``).
+    overlap) and keeps every view's prediction until the merge. Here each
+    view is predicted, folded into a running sum (or vote count) on the
+    model's device and dropped, so memory does not grow with the number of
+    views. Each view's prediction has already been flipped back and resized
+    to the original size by the segmentor, so the views align. Views may also
+    be photometric (e.g. mmseg's ``AdjustGamma`` or ``CLAHE`` in the
+    ``tta_pipeline``). The segmentor's ``test_cfg.threshold`` and
+    ``test_cfg.cleanup`` apply to the merged prediction.
 
     Args:
-        module (dict): The segmentor config (``test_cfg.threshold`` is used).
+        module (dict): The segmentor config.
         merge (str): 'prob' averages probabilities, 'logit' averages logits
             (then sigmoid), 'vote' keeps pixels that more than half of the
             views put above the threshold. Defaults to 'prob'.
+        output_probs (bool): Keep the merged probabilities in ``seg_logits``;
+            by default only the masks (all the metric and the CSV need).
         **kwargs: As for :class:`mmseg.models.SegTTAModel`.
     """
 
-    def __init__(self, module: dict, merge: str = 'prob', **kwargs) -> None:
-        if merge not in ('prob', 'logit', 'vote'):
+    def __init__(self, module: dict, merge: str = 'prob', output_probs: bool = False,
+                 **kwargs) -> None:
+        if merge not in MERGE_MODES:
             raise ValueError(f"merge must be 'prob', 'logit' or 'vote', got {merge!r}")
         super().__init__(module=module, **kwargs)
         self.merge = merge
+        self.output_probs = output_probs
+        self.module.test_cfg['output_probs'] = True  # each view's probabilities are merged
 
-    def _merge_views(self, probs: torch.Tensor, thresholds: torch.Tensor) -> tuple:
-        """(V, C, H, W) view probabilities -> merged probabilities and mask."""
-        if self.merge == 'logit':
-            merged = torch.logit(probs.clamp(1e-6, 1 - 1e-6)).mean(dim=0).sigmoid()
-            return merged, merged > thresholds
-        merged = probs.mean(dim=0)
-        if self.merge == 'vote':
-            votes = (probs > thresholds).sum(dim=0)
-            return merged, votes * 2 > probs.shape[0]
-        return merged, merged > thresholds
+    def _merger(self, view: SegDataSample) -> ViewMerger:
+        num_classes = view.seg_logits.data.shape[0]
+        thresholds = self.module.class_thresholds(num_classes, view.seg_logits.data.device)
+        return ViewMerger(self.merge, thresholds, self.output_probs)
 
-    def merge_preds(self, data_samples_list: List[List[SegDataSample]]) -> List[SegDataSample]:
+    def _cleanup(self) -> Optional[dict]:
+        return getattr(self.module, 'test_cfg', {}).get('cleanup')
+
+    def test_step(self, data) -> List[SegDataSample]:
+        """Predict the views one at a time, merging each into a running sum."""
+        if not isinstance(data, dict):
+            raise TypeError(f'MultiLabelTTAModel expects a dict batch, got {type(data)}')
+        num_views = len(data[next(iter(data))])
+        mergers: List[ViewMerger] = []
+        for index in range(num_views):
+            view_batch = {key: value[index] for key, value in data.items()}
+            for position, view in enumerate(self.module.test_step(view_batch)):
+                if position == len(mergers):
+                    mergers.append(self._merger(view))
+                mergers[position].add(view)
+        return [merger.result(self._cleanup()) for merger in mergers]
+
+    def merge_preds(self, data_samples_list: Sequence[Sequence[SegDataSample]]
+                    ) -> List[SegDataSample]:
+        """Merge already predicted views (mmengine's interface)."""
         merged = []
         for views in data_samples_list:
-            probs = torch.stack([v.seg_logits.data for v in views])
-            thresholds = self.module.class_thresholds(probs.shape[1], probs.device)
-            mean, mask = self._merge_views(probs, thresholds)
-            sample = SegDataSample(metainfo=views[0].metainfo)
-            sample.set_data({'seg_logits': PixelData(data=mean),
-                             'pred_sem_seg': PixelData(data=mask)})
-            if 'gt_sem_seg' in views[0]:
-                sample.gt_sem_seg = views[0].gt_sem_seg
-            merged.append(sample)
+            merger = self._merger(views[0])
+            for view in views:
+                merger.add(view)
+            merged.append(merger.result(self._cleanup()))
         return merged
