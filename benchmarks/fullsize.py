@@ -14,13 +14,14 @@ import argparse
 import json
 import os.path as osp
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.common import run_child  # noqa: E402
 
 DEFAULT_CONFIGS = ['configs/hrnet/hrnet_w18_hand.py', 'configs/hrnet/hrnet_w48_hand.py',
                    'configs/smp/deeplabv3plus_r50_hand.py']
@@ -80,7 +81,7 @@ def measure_test(config: str, data_root: str, images: int, device: str) -> float
     from mmseg_ext.utils.rle import rle_encode_batch
     cfg, model = _build(config, device)
     model.eval()
-    pipeline = [t for t in cfg.test_pipeline]
+    pipeline = cfg.test_pipeline
 
     def one(sample) -> None:
         with torch.no_grad():
@@ -108,15 +109,6 @@ def child(mode: str, config: str, data_root: str, count: int, device: str) -> No
     print('RESULT ' + json.dumps(result))
 
 
-def run_child(mode: str, config: str, data_root: str, count: int, device: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, '--child', mode, config, data_root,
-                           str(count), device], capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{mode} {config} failed:\n{proc.stderr[-3000:]}')
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')][-1]
-    return json.loads(line[len('RESULT '):])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--configs', nargs='+', default=DEFAULT_CONFIGS)
@@ -142,7 +134,7 @@ def main() -> None:
         for mode, count, what in [('train', args.iters, 'train iter (1024, batch 2)'),
                                   ('test', args.images, 'test image (2048)')]:
             root = osp.join(tmp, 'train' if mode == 'train' else 'test')
-            r = run_child(mode, config, root, count, device)
+            r = run_child(__file__, mode, config, root, count, device)
             line = f'{osp.basename(config):<40} {what:<28} {r["seconds"]:8.2f} ' \
                    f'{r["peak_rss_mb"]:12.0f}'
             if 'cuda_max_allocated_mb' in r:

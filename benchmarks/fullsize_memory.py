@@ -21,12 +21,13 @@ import json
 import os
 import os.path as osp
 import resource
-import subprocess
 import sys
 import tempfile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.common import run_child  # noqa: E402
 CONFIG = osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py')
 
 
@@ -173,15 +174,6 @@ def child(scenario: str, variant: str, data_root: str, count: int) -> None:
     print('RESULT ' + json.dumps(result))
 
 
-def run_child(*args) -> dict:
-    proc = subprocess.run([sys.executable, __file__, '--child', *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{args} failed:\n{proc.stderr[-3000:]}')
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')][-1]
-    return json.loads(line[len('RESULT '):])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--size', type=int, default=2048)
@@ -204,7 +196,7 @@ def main() -> None:
         root = osp.join(tmp, 'train' if scenario == 'validation' else 'test')
         cells = []
         for variant in ('before', 'after'):
-            r = run_child(scenario, variant, root, count)
+            r = run_child(__file__, scenario, variant, root, count)
             cell = f'{variant} {r["peak_rss_mb"]:6.0f} ({r["extra_mb"]:+6.0f})'
             if 'cuda_max_allocated_mb' in r:
                 cell += f' cuda {r["cuda_max_allocated_mb"]:6.0f}'
