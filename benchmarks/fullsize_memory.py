@@ -72,7 +72,7 @@ def step_validation(variant: str, data_root: str, device: str, _count: int):
     def run():
         with torch.no_grad():
             outputs = model.val_step(batch)
-        metric.process(batch, outputs)
+        metric.process(batch, [o.to_dict() for o in outputs])  # as mmengine's Evaluator
     return run
 
 

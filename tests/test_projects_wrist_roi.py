@@ -9,6 +9,7 @@ from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.mask_rule import MaskRule
 from mmseg_ext.utils.submission import check_submission
 from projects.wrist_roi.wrist_roi import carpal_box
 from tests.conftest import REPO_ROOT, tool_env
@@ -74,7 +75,13 @@ def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path
 def test_refine_replaces_only_carpals_inside_box():
     from projects.wrist_roi.tools.two_stage_submission import refine
     masks = torch.ones(29, 10, 10, dtype=torch.bool)
-    out = refine(masks, torch.zeros(8, 4, 4), (2, 6, 3, 7))
+    out = refine(masks, torch.zeros(8, 4, 4), (2, 6, 3, 7), MaskRule())
     carpal = [HAND_BONE_CLASSES.index(c) for c in ('Trapezium', 'Pisiform')]
     assert out[:19].all() and out[27:].all()
     assert not out[carpal[0]:carpal[1] + 1].any()
+    # stage 2's per-class thresholds apply inside the box
+    crop = torch.full((8, 4, 4), 0.5)
+    rule = MaskRule(threshold=[0.4] * 4 + [0.6] * 4)
+    out = refine(masks, crop, (2, 6, 3, 7), rule)
+    assert out[carpal[0]:carpal[0] + 4, 2:6, 3:7].all()
+    assert not out[carpal[0] + 4:carpal[1] + 1].any()

@@ -5,16 +5,8 @@
 Members may mix architectures and input sizes; images are streamed one at a
 time (sorted by path), so peak memory is one image's outputs plus the models.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
-import json
+import os.path as osp
 import time
 
 import torch
@@ -22,9 +14,9 @@ from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.dense_crf import dense_crf_masks
-from mmseg_ext.utils.submission import SubmissionWriter, check_writable, image_paths_by_name
-from mmseg_ext.utils.thresholds import load_thresholds
+from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
+from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_paths_by_name,
+                                        read_search_result)
 from mmseg_ext.utils.xray_io import read_xray
 
 
@@ -45,27 +37,21 @@ def main() -> None:
     check_writable(args.submission)
     images = list(image_paths_by_name(args.image_root).values())
     classes = HAND_BONE_CLASSES
-    thresholds = torch.tensor(load_thresholds(args.thresholds, classes) if args.thresholds
-                              else [0.5] * len(classes)).view(-1, 1, 1)
-    class_weights = None
-    if args.search_json:
-        with open(args.search_json) as f:
-            searched = json.load(f)
-        class_weights = torch.tensor([searched['class_weights'][c] for c in classes]).T
-        if class_weights.shape[0] != len(args.model):
-            raise ValueError(f'{args.search_json}: weights for {class_weights.shape[0]} '
-                             f'models, {len(args.model)} given')
-        thresholds = torch.tensor([searched['thresholds'][c] for c in classes]).view(-1, 1, 1)
+    json_thresholds = load_thresholds(args.thresholds, classes) if args.thresholds else None
+    search = read_search_result(args.search_json, classes, len(args.model)) \
+        if args.search_json else None
     members = [EnsembleMember(c, k, float(w), args.device)
                for c, k, w in map(parse_member, args.model)]
+    # The first member's test_cfg (threshold, cleanup), overridden by --thresholds, then by
+    # --search-json's thresholds.
+    rule = mask_rule_for(members[0].model.test_cfg, json_thresholds,
+                         search and search['thresholds'], crf=args.crf or None)
+    class_weights = torch.tensor(search['class_weights']) if search else None
     start, progress = time.time(), ProgressBar(len(images))
     with SubmissionWriter(args.submission, classes) as writer:
         for path in images:
             probs = ensemble_probs(members, path, class_weights)
-            if args.crf:
-                masks = torch.from_numpy(dense_crf_masks(read_xray(path), probs.cpu().numpy()))
-            else:
-                masks = probs > thresholds.to(probs.device)  # masks stay on the device
+            masks = rule(probs, read_xray(path) if rule.crf else None)  # stay on the device
             writer.write_image(osp.basename(path), masks)
             progress.update()
     print(f'\nensemble of {len(members)}: wrote {writer.rows} rows for {len(images)} images '

@@ -4,16 +4,9 @@
 writes OUT_JSON_ROOT/IDxxx/<image stem>.json beside the layout of IMAGE_ROOT,
 so the test images can join training (data_root with DCM/ + outputs_json/).
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import json
+import os.path as osp
 
 import numpy as np
 

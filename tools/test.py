@@ -3,14 +3,6 @@
 ``python tools/test.py CONFIG CKPT [--submission out.csv] [--thresholds t.json] [--tta]``
 Same arguments as mmseg's tools/test.py otherwise.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 
 from mmengine.config import Config
@@ -19,8 +11,8 @@ from mmengine.runner import Runner
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.launch import add_common_args, check_checkpoint_readable, load_config
+from mmseg_ext.utils.mask_rule import load_thresholds
 from mmseg_ext.utils.submission import check_writable
-from mmseg_ext.utils.thresholds import load_thresholds
 
 
 def parse_args() -> argparse.Namespace:

@@ -9,13 +9,13 @@ attenuation sum (soft tissue + bones, overlaps brighter) with blur and noise,
 so bones that overlap on the mask also overlap on the image.
 """
 import json
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 
 # Finger rays, thumb first: (angle in degrees from vertical, base x, bone lengths
@@ -132,14 +132,6 @@ def render_hand(size: int, rng: np.random.Generator, left: bool) -> Tuple[np.nda
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), bones
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def encode_png(img: np.ndarray) -> bytes:
     ok, buf = cv2.imencode('.png', img)
     if not ok:
@@ -213,12 +205,12 @@ def make_phantoms(out_dir: str, num_ids: int = 8, size: int = 512, seed: int = 0
                     name = stem + '.dcm'
                 else:
                     data, name = encode_png(img), stem + '.png'
-                _atomic_write(osp.join(out_dir, split, 'DCM', folder, name), data)
+                atomic_write_bytes(osp.join(out_dir, split, 'DCM', folder, name), data)
                 if split == 'train':
                     ann = {'annotations': [
                         {'label': label, 'points': np.round(pts, 1).tolist()}
                         for label, pts in bones.items()]}
-                    _atomic_write(osp.join(out_dir, split, 'outputs_json', folder, stem + '.json'),
+                    atomic_write_bytes(osp.join(out_dir, split, 'outputs_json', folder, stem + '.json'),
                                   json.dumps(ann).encode())
                 counts[split] += 1
     return counts

@@ -7,6 +7,7 @@ HAND_BONE_CLASSES: Tuple[str, ...] = tuple(
         'Triquetrum', 'Pisiform', 'Radius', 'Ulna'
     ])
 
+NUM_HAND_BONE_CLASSES = len(HAND_BONE_CLASSES)
 CARPAL_CLASSES: Tuple[str, ...] = HAND_BONE_CLASSES[19:27]
 
 

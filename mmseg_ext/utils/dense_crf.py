@@ -1,6 +1,8 @@
 """Optional dense-CRF refinement of per-class probabilities (pydensecrf2)."""
 import numpy as np
 
+from .geometry import bounding_box
+
 
 def _densecrf():
     try:
@@ -37,12 +39,10 @@ def dense_crf_masks(image: np.ndarray, probs: np.ndarray, min_prob: float = 0.05
     height, width = image.shape
     masks = np.zeros(probs.shape, bool)
     for c, prob in enumerate(probs):
-        rows, cols = np.flatnonzero((prob > min_prob).any(axis=1)), \
-            np.flatnonzero((prob > min_prob).any(axis=0))
-        if not rows.size:
+        box = bounding_box(prob > min_prob, (margin, margin))
+        if box is None:
             continue
-        y0, y1 = max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, height)
-        x0, x1 = max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, width)
+        y0, y1, x0, x1 = box
         p = np.clip(prob[y0:y1, x0:x1].astype(np.float32), 1e-5, 1 - 1e-5)
         crf = dcrf.DenseCRF2D(x1 - x0, y1 - y0, 2)
         crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(np.stack([1 - p, p]))))

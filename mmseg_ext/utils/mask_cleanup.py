@@ -5,6 +5,8 @@ import cv2
 import numpy as np
 import torch
 
+from .geometry import bounding_box
+
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """Set background pixels not reachable from the border (holes) to True."""
@@ -31,10 +33,7 @@ def clean_mask(mask: np.ndarray, keep_largest: bool = False, min_area: int = 0,
     """
     if not mask.any() or not (keep_largest or min_area > 0 or close_kernel > 1 or fill_holes):
         return mask
-    margin = close_kernel
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    y0, y1 = max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, mask.shape[0])
-    x0, x1 = max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, mask.shape[1])
+    y0, y1, x0, x1 = bounding_box(mask, (close_kernel, close_kernel))
     box = mask[y0:y1, x0:x1].astype(np.uint8)
     if close_kernel > 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close_kernel, close_kernel))

@@ -4,7 +4,7 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.class_names import hand_bone_palette
+from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES, hand_bone_palette
 
 
 def grouped_bar_chart(values: Dict[str, Sequence[float]], categories: Sequence[str],
@@ -24,7 +24,7 @@ def grouped_bar_chart(values: Dict[str, Sequence[float]], categories: Sequence[s
         np.ndarray: BGR uint8 image.
     """
     series = list(values)
-    colours = hand_bone_palette()[::max(1, 29 // max(len(series), 1))]
+    colours = hand_bone_palette()[::max(1, NUM_HAND_BONE_CLASSES // max(len(series), 1))]
     group = bar_width * len(series) + 6
     left, top, plot_h = 50, 40, 300
     width = max(left + group * len(categories) + 20, left + 9 * 40 + 40 * len(series))

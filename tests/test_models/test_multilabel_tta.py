@@ -4,13 +4,11 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmseg_ext.models.segmentors.multilabel_tta import MultiLabelTTAModel
+from mmseg_ext.utils.mask_rule import MaskRule
 
 
 class _Module(torch.nn.Module):
-    test_cfg = {}
-
-    def class_thresholds(self, num_classes, device):
-        return torch.full((num_classes, 1, 1), 0.5, device=device)
+    mask_rule = MaskRule(threshold=0.5)
 
 
 def _views(values):

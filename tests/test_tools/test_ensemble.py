@@ -67,3 +67,20 @@ def test_search_weights_and_thresholds_then_ensemble(tiny_run, phantom_root, tmp
          '--submission', str(tmp_path / 'ens.csv'))
     assert check_submission(str(tmp_path / 'ens.csv'),
                             osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+
+
+def test_single_member_keeps_its_thresholds_and_cleanup(tiny_run, phantom_root, tmp_path):
+    """The member's test_cfg threshold (per class) and cleanup apply to the ensemble too."""
+    config, ckpt = tiny_run
+    cfg = Config.fromfile(config)
+    cfg.model.test_cfg.update(threshold=[0.3 if i % 2 else 0.7 for i in range(29)],
+                              cleanup=dict(keep_largest=True, min_area=4))
+    tuned = str(tmp_path / 'tuned.py')
+    cfg.dump(tuned)
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    _run('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'plain.csv'))
+    _run('tools/test.py', tuned, ckpt, '--submission', str(tmp_path / 'test.csv'))
+    _run('tools/ensemble.py', '--model', f'{tuned}:{ckpt}', '--image-root', image_root,
+         '--submission', str(tmp_path / 'ens.csv'))
+    assert (tmp_path / 'test.csv').read_bytes() != (tmp_path / 'plain.csv').read_bytes()
+    assert (tmp_path / 'ens.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()

@@ -2,24 +2,18 @@
 
 ``python tools/analysis_tools/check_submission.py CSV IMAGE_ROOT [--overlay-dir D]``
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import os
+import os.path as osp
+import sys
 
 import cv2
 import numpy as np
 
 from mmseg_ext.utils.class_names import hand_bone_palette
 from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission import (SubmissionError, check_submission,
-                                        image_paths_by_name, read_submission_images)
+from mmseg_ext.utils.submission import (SubmissionError, check_submission, image_paths_by_name,
+                                        read_submission_images)
 from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.visualization import overlay_masks
 

@@ -7,17 +7,8 @@ every threshold per class by the competition Dice on the first member's
 validation fold; the best are written to a JSON that ``tools/ensemble.py
 --search-json`` uses.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import itertools
-import json
 
 import numpy as np
 import torch
@@ -28,9 +19,9 @@ from mmseg.registry import DATASETS
 
 from mmseg_ext.apis import EnsembleMember, parse_member
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.bitmask import unpack_bits
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.submission import write_search_result
 
 
 def weight_grid(num_models: int, step: float) -> list:
@@ -62,7 +53,7 @@ def main() -> None:
     searches = [ThresholdSearch(thresholds) for _ in grid]
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
-        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'], 29))
+        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'], len(HAND_BONE_CLASSES)))
         probs = torch.stack([m.predict_probs(info['img_path']).float().cpu() for m in members])
         for weights, search in zip(grid, searches):
             blended = (probs * torch.tensor(weights, dtype=torch.float32).view(-1, 1, 1, 1)).sum(0)
@@ -78,12 +69,9 @@ def main() -> None:
     dice = tables[w_index, t_index, np.arange(len(classes))]
     equal = int(np.argmin([np.abs(w - 1 / len(members)).sum() for w in grid]))
     baseline = tables[equal, thresholds.index(0.5)]
-    result = {'models': args.model,
-              'thresholds': {c: thresholds[t] for c, t in zip(classes, t_index)},
-              'class_weights': {c: grid[w].tolist() for c, w in zip(classes, w_index)},
-              'val_mdice': float(dice.mean()),
-              'val_mdice_equal_weights_0.5': float(baseline.mean())}
-    atomic_write_bytes(json.dumps(result, indent=2).encode(), args.out)
+    write_search_result(args.out, args.model, classes, [thresholds[t] for t in t_index],
+                        [grid[w] for w in w_index], val_mdice=dice.mean(),
+                        **{'val_mdice_equal_weights_0.5': baseline.mean()})
     print(f'val mDice: equal weights @0.5 {baseline.mean():.4f} -> searched {dice.mean():.4f} '
           f'({"per-class" if args.per_class else "global"} weights); wrote {args.out}')
 

@@ -4,17 +4,9 @@
 Prints per-class Dice at 0.5 and at the tuned thresholds, and whether
 post-processing (largest component / small components removed) helps.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import json
-from typing import Callable, Iterator, Tuple
+from typing import Iterator, Tuple
 
 import numpy as np
 import torch
@@ -26,7 +18,8 @@ from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_coun
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.bitmask import unpack_bits
-from mmseg_ext.utils.mask_cleanup import clean_masks
+from mmseg_ext.utils.mask_rule import MaskRule
+from mmseg_ext.utils.xray_io import read_xray
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,29 +49,14 @@ def val_predictions(model, dataset, num_classes: int) -> Iterator[Tuple[object, 
         yield sample, unpack_bits(sample.gt_sem_seg.data[0], num_classes)
 
 
-def dice_of(model, dataset, num_classes: int, to_masks: Callable) -> np.ndarray:
-    """(C,) Dice over the dataset of ``to_masks(sample)`` (a second prediction pass)."""
-    counts = [dice_counts(to_masks(sample), gt)
-              for sample, gt in val_predictions(model, dataset, num_classes)]
+def dice_of(model, dataset, num_classes: int, rule: MaskRule) -> np.ndarray:
+    """(C,) Dice over the dataset of ``rule``'s masks (a second prediction pass, so a
+    costly cleanup or CRF runs once per image, not once per candidate threshold)."""
+    counts = []
+    for sample, gt in val_predictions(model, dataset, num_classes):
+        image = read_xray(sample.img_path) if rule.crf else None
+        counts.append(dice_counts(rule(sample.seg_logits.data, image), gt))
     return dice_from_counts(np.stack(counts)).mean(axis=0)
-
-
-def cleaned_masks_at(thresholds, cleanup: dict) -> Callable:
-    """Masks at the chosen thresholds, cleaned: cleanup runs once per image, not once
-    per candidate threshold."""
-    values = torch.tensor(thresholds, dtype=torch.float32).view(-1, 1, 1)
-
-    def to_masks(sample) -> torch.Tensor:
-        probs = sample.seg_logits.data
-        return clean_masks(probs > values.to(probs.device), **cleanup)
-    return to_masks
-
-
-def crf_masks(sample) -> torch.Tensor:
-    from mmseg_ext.utils.dense_crf import dense_crf_masks
-    from mmseg_ext.utils.xray_io import read_xray
-    return torch.from_numpy(dense_crf_masks(read_xray(sample.img_path),
-                                            sample.seg_logits.data.cpu().numpy()))
 
 
 def main() -> None:
@@ -95,7 +73,7 @@ def main() -> None:
     best = search.best()
     default = search.dice_at([0.5] * len(classes))
     cleaned = dice_of(model, dataset, len(classes),
-                      cleaned_masks_at(best['thresholds'], cleanup))
+                      MaskRule(best['thresholds'].tolist(), cleanup=cleanup))
     print(f'{"class":<12} {"Dice@0.5":>9} {"tuned":>7} {"thr":>5} {"+cleanup":>9}')
     for name, d0, d1, t, d2 in zip(classes, default, best['dice'], best['thresholds'], cleaned):
         print(f'{name:<12} {d0:9.4f} {d1:7.4f} {t:5.2f} {d2:9.4f}')
@@ -104,7 +82,7 @@ def main() -> None:
     verdict = 'helps' if cleaned.mean() > best['dice'].mean() else 'does not help'
     print(f'post-processing ({cleanup}) {verdict} on this validation fold')
     if args.crf:
-        crf = dice_of(model, dataset, len(classes), crf_masks)
+        crf = dice_of(model, dataset, len(classes), MaskRule(crf=True))
         verdict = 'helps' if crf.mean() > best['dice'].mean() else 'does not help'
         print(f'dense CRF: mean Dice {crf.mean():.4f} vs tuned thresholds '
               f'{best["dice"].mean():.4f}: {verdict} on this validation fold')

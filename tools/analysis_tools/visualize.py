@@ -4,17 +4,10 @@
 Writes ``<image>.png`` (ground truth | prediction side by side when labels
 exist) and ``dice.csv`` (Dice per image and class).
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import csv
 import os
+import os.path as osp
 
 import cv2
 import numpy as np
@@ -23,9 +16,9 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
-from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.visualization import overlay_masks
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES
 from ..annotations import count_polygons_past_border, parse_annotation_file
 from mmseg_ext.utils.xray_io import decode_xray
 
@@ -98,7 +98,7 @@ class LoadHandBoneAnnotations(BaseTransform):
         num_classes (int): Number of classes (bits). Defaults to 29.
     """
 
-    def __init__(self, num_classes: int = 29) -> None:
+    def __init__(self, num_classes: int = NUM_HAND_BONE_CLASSES) -> None:
         if not 1 <= num_classes <= 31:
             raise ValueError(f'num_classes must be in 1..31 to fit int32 bits, got {num_classes}')
         self.num_classes = num_classes
@@ -123,7 +123,8 @@ class LoadHandBoneAnnotations(BaseTransform):
         return f'{self.__class__.__name__}(num_classes={self.num_classes})'
 
 
-def rasterize_bitmask(polygons: list, shape: tuple, num_classes: int = 29) -> np.ndarray:
+def rasterize_bitmask(polygons: list, shape: tuple,
+                      num_classes: int = NUM_HAND_BONE_CLASSES) -> np.ndarray:
     """Fill polygons into an (H, W) int32 bit map, touching only each bounding box.
 
     Args:

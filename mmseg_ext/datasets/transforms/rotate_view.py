@@ -1,14 +1,9 @@
 """A fixed rotation for test-time augmentation, undone on the predictions."""
 import cv2
-import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-
-def rotation_matrix(height: int, width: int, angle: float) -> np.ndarray:
-    """2x3 pixel-space matrix rotating an image by ``angle`` degrees about its
-    centre (OpenCV's convention: positive = counter-clockwise)."""
-    return cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, 1.0)
+from mmseg_ext.utils.geometry import rotation_matrix
 
 
 @TRANSFORMS.register_module()

@@ -5,6 +5,8 @@ import torch
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
+from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES
+
 
 @MODELS.register_module()
 class SMPModel(BaseModule):
@@ -28,7 +30,7 @@ class SMPModel(BaseModule):
                  encoder_name: str = 'resnet34',
                  encoder_weights: Optional[str] = None,
                  in_channels: int = 3,
-                 classes: int = 29,
+                 classes: int = NUM_HAND_BONE_CLASSES,
                  model_kwargs: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)

@@ -6,6 +6,7 @@ from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 
 from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES
 
 
 @MODELS.register_module()
@@ -23,7 +24,8 @@ class MultiLabelSegDataPreProcessor(SegDataPreProcessor):
         **kwargs: Passed to :class:`mmseg.models.SegDataPreProcessor`.
     """
 
-    def __init__(self, num_classes: int = 29, seg_pad_val: int = 0, **kwargs) -> None:
+    def __init__(self, num_classes: int = NUM_HAND_BONE_CLASSES, seg_pad_val: int = 0,
+                 **kwargs) -> None:
         super().__init__(seg_pad_val=seg_pad_val, **kwargs)
         self.num_classes = num_classes
 

@@ -1,5 +1,5 @@
 """The multi-label training and prediction path shared by all our segmentors."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -7,7 +7,8 @@ from mmengine.structures import PixelData
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.utils.mask_cleanup import clean_masks
+from mmseg_ext.utils.geometry import rotation_matrix
+from mmseg_ext.utils.mask_rule import MaskRule, check_test_cfg
 from torch import Tensor
 
 
@@ -31,7 +32,6 @@ def valid_pixel_mask(data_samples: Sequence[SegDataSample], size: Sequence[int],
 
 def unrotate(logits: Tensor, angle: float) -> Tensor:
     """Undo ``RotateView(angle)`` on (1, C, H, W) logits (bilinear, border values)."""
-    from mmseg_ext.datasets.transforms.rotate_view import rotation_matrix
     height, width = logits.shape[-2:]
     forward = torch.eye(3, dtype=torch.float64)
     forward[:2] = torch.from_numpy(rotation_matrix(height, width, angle))
@@ -45,9 +45,10 @@ def unrotate(logits: Tensor, angle: float) -> Tensor:
                                            padding_mode='border', align_corners=False)
 
 
-def undo_padding_and_flip(logits: Tensor, meta: dict) -> Tensor:
-    """Remove the preprocessor's padding from (1, C, H, W) logits and undo a
-    ``RotateView`` rotation, ``RandomFlip``'s flip and ``HandSideNormalize``'s."""
+def undo_test_transforms(logits: Tensor, meta: dict) -> Tensor:
+    """Undo on (1, C, H, W) logits what the test pipeline did to the image: the
+    preprocessor's padding, a ``RotateView`` rotation, ``RandomFlip``'s flip and
+    ``HandSideNormalize``'s."""
     height, width = logits.shape[-2:]
     left, right, top, bottom = padding_of(meta)
     logits = logits[..., top:height - bottom, left:width - right]
@@ -174,8 +175,21 @@ class MultiLabelSegmentorMixin:
     full-size float logits, see :func:`upsample_and_threshold`). A pixel is
     foreground when ``sigmoid(upsampled logit) > threshold``. ``cleanup``
     (optional, off by default): ``dict(keep_largest=True, min_area=N)`` per
-    class, see :func:`mmseg_ext.utils.mask_cleanup.clean_masks`.
+    class, see :func:`mmseg_ext.utils.mask_cleanup.clean_masks`. Threshold and
+    cleanup are the model's :class:`~mmseg_ext.utils.mask_rule.MaskRule`;
+    an unknown ``test_cfg`` key is an error when the model is built.
+    ``pred_sem_seg`` holds the (C, H, W) bool masks; ``seg_logits`` (mmseg's
+    field name), when kept, holds probabilities, not logits.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        check_test_cfg(kwargs.get('test_cfg'))
+        super().__init__(*args, **kwargs)
+
+    @property
+    def mask_rule(self) -> MaskRule:
+        """Thresholds and cleanup from ``test_cfg``."""
+        return MaskRule.from_test_cfg(self.test_cfg)
 
     def head_losses(self, head: nn.Module, logits: Tensor,
                     data_samples: Sequence[SegDataSample]) -> Dict[str, Tensor]:
@@ -219,14 +233,7 @@ class MultiLabelSegmentorMixin:
 
     def class_thresholds(self, num_classes: int, device: torch.device) -> Tensor:
         """(C, 1, 1) thresholds from ``test_cfg.threshold``."""
-        threshold: Union[float, Sequence[float]] = self.test_cfg.get('threshold', 0.5)
-        values = torch.as_tensor(threshold, dtype=torch.float32, device=device).flatten()
-        if values.numel() == 1:
-            values = values.expand(num_classes)
-        if values.numel() != num_classes:
-            raise ValueError(f'test_cfg.threshold has {values.numel()} values for '
-                             f'{num_classes} classes')
-        return values.view(-1, 1, 1)
+        return self.mask_rule.thresholds(num_classes, device)
 
     def postprocess_result(self, seg_logits: Tensor,
                            data_samples: Optional[List[SegDataSample]] = None
@@ -237,11 +244,12 @@ class MultiLabelSegmentorMixin:
         if data_samples is None:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))
                             for _ in range(num_images)]
-        thresholds = self.class_thresholds(num_classes, seg_logits.device)
+        rule = self.mask_rule
+        thresholds = rule.thresholds(num_classes, seg_logits.device)
         output_probs = self.test_cfg.get('output_probs', False)
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
-            logits = undo_padding_and_flip(seg_logits[i:i + 1], meta)
+            logits = undo_test_transforms(seg_logits[i:i + 1], meta)
             if output_probs:
                 probs = resize(logits, size=meta['ori_shape'], mode='bilinear',
                                align_corners=self.align_corners, warning=False)[0].sigmoid()
@@ -251,7 +259,5 @@ class MultiLabelSegmentorMixin:
                 mask = upsample_and_threshold(logits[0], meta['ori_shape'], thresholds,
                                               self.align_corners)
                 sample.set_data({'pred_sem_seg': PixelData(data=mask)})
-            cleanup = self.test_cfg.get('cleanup')
-            if cleanup:
-                sample.pred_sem_seg.data = clean_masks(sample.pred_sem_seg.data, **cleanup)
+            sample.pred_sem_seg.data = rule.finish(sample.pred_sem_seg.data)
         return data_samples

@@ -7,7 +7,7 @@ from mmseg.models.segmentors import SegTTAModel
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.utils.mask_cleanup import clean_masks
+from mmseg_ext.utils.mask_rule import MaskRule
 
 MERGE_MODES = ('prob', 'logit', 'vote')
 
@@ -20,13 +20,17 @@ class ViewMerger:
 
     Args:
         merge (str): 'prob', 'logit' or 'vote'.
-        thresholds (Tensor): (C, 1, 1) probability thresholds.
+        rule (MaskRule): The segmentor's thresholds and cleanup.
+        num_classes (int): Channels of the views.
+        device (torch.device): Where the views are.
         keep_probs (bool): Also return the merged probabilities.
     """
 
-    def __init__(self, merge: str, thresholds: torch.Tensor, keep_probs: bool) -> None:
+    def __init__(self, merge: str, rule: MaskRule, num_classes: int, device: torch.device,
+                 keep_probs: bool) -> None:
         self.merge = merge
-        self.thresholds = thresholds
+        self.rule = rule
+        self.thresholds = rule.thresholds(num_classes, device)
         self.keep_probs = keep_probs
         self.views = 0
         self.total: Optional[torch.Tensor] = None  # sum of probabilities or of logits
@@ -52,8 +56,8 @@ class ViewMerger:
             value = probs.clone() if self.total is None else probs  # never alter the view
         self.total = value if self.total is None else self.total.add_(value)
 
-    def result(self, cleanup: Optional[dict] = None) -> SegDataSample:
-        """The merged sample: bool masks (after ``cleanup``), probabilities if kept."""
+    def result(self) -> SegDataSample:
+        """The merged sample: bool masks (after the rule's cleanup), probabilities if kept."""
         sample = SegDataSample(metainfo=self.metainfo)
         probs = None
         if self.total is not None:
@@ -63,9 +67,7 @@ class ViewMerger:
             mask = self.votes.to(torch.int32) * 2 > self.views
         else:
             mask = probs > self.thresholds
-        if cleanup:
-            mask = clean_masks(mask, **cleanup)
-        sample.set_data({'pred_sem_seg': PixelData(data=mask)})
+        sample.set_data({'pred_sem_seg': PixelData(data=self.rule.finish(mask))})
         if self.keep_probs:
             sample.set_data({'seg_logits': PixelData(data=probs)})
         if self.gt_sem_seg is not None:
@@ -107,12 +109,9 @@ class MultiLabelTTAModel(SegTTAModel):
         self.module.test_cfg['output_probs'] = True  # each view's probabilities are merged
 
     def _merger(self, view: SegDataSample) -> ViewMerger:
-        num_classes = view.seg_logits.data.shape[0]
-        thresholds = self.module.class_thresholds(num_classes, view.seg_logits.data.device)
-        return ViewMerger(self.merge, thresholds, self.output_probs)
-
-    def _cleanup(self) -> Optional[dict]:
-        return getattr(self.module, 'test_cfg', {}).get('cleanup')
+        probs = view.seg_logits.data
+        return ViewMerger(self.merge, self.module.mask_rule, probs.shape[0], probs.device,
+                          self.output_probs)
 
     def test_step(self, data) -> List[SegDataSample]:
         """Predict the views one at a time, merging each into a running sum."""
@@ -126,7 +125,7 @@ class MultiLabelTTAModel(SegTTAModel):
                 if position == len(mergers):
                     mergers.append(self._merger(view))
                 mergers[position].add(view)
-        return [merger.result(self._cleanup()) for merger in mergers]
+        return [merger.result() for merger in mergers]
 
     def merge_preds(self, data_samples_list: Sequence[Sequence[SegDataSample]]
                     ) -> List[SegDataSample]:
@@ -136,5 +135,5 @@ class MultiLabelTTAModel(SegTTAModel):
             merger = self._merger(views[0])
             for view in views:
                 merger.add(view)
-            merged.append(merger.result(self._cleanup()))
+            merged.append(merger.result())
         return merged

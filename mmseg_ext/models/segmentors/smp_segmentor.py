@@ -3,6 +3,7 @@ from typing import Optional, Union
 
 from mmseg.registry import MODELS
 
+from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES
 from .multilabel_encoder_decoder import MultiLabelEncoderDecoder
 
 
@@ -16,39 +17,33 @@ class SMPSegmentor(MultiLabelEncoderDecoder):
 
     Args:
         arch (str): SMP architecture, e.g. 'UnetPlusPlus', 'DeepLabV3Plus'.
-        encoder_name (str): Encoder, e.g. 'resnet34' or a 'tu-' timm name.
-        encoder_weights (str, optional): Pretrained encoder weights; None
-            (default) downloads nothing.
-        in_channels (int): Input channels. Defaults to 3.
         classes (int): Number of classes. Defaults to 29.
         loss_decode (dict | list[dict]): Loss configs.
         align_corners (bool): For resizing logits. Defaults to False.
-        model_kwargs (dict, optional): Further ``smp.create_model`` arguments.
         train_cfg (dict, optional): Training config.
         test_cfg (dict, optional): Test config (mode, crop_size, stride,
-            threshold, output_probs).
+            threshold, output_probs, cleanup).
         data_preprocessor (dict, optional): Usually
             ``MultiLabelSegDataPreProcessor`` with ``size_divisor=32``.
         init_cfg (dict, optional): mmengine initialisation config.
+        **smp_args: The other arguments of
+            :class:`mmseg_ext.models.backbones.SMPModel` (``encoder_name``,
+            ``encoder_weights`` (default None: nothing is downloaded),
+            ``in_channels``, ``model_kwargs``).
     """
 
     def __init__(self,
                  arch: str,
-                 encoder_name: str = 'resnet34',
-                 encoder_weights: Optional[str] = None,
-                 in_channels: int = 3,
-                 classes: int = 29,
+                 classes: int = NUM_HAND_BONE_CLASSES,
                  loss_decode: Union[dict, list] = dict(type='MultiLabelBCELoss'),
                  align_corners: bool = False,
-                 model_kwargs: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **smp_args) -> None:
         super().__init__(
-            backbone=dict(type='SMPModel', arch=arch, encoder_name=encoder_name,
-                          encoder_weights=encoder_weights, in_channels=in_channels,
-                          classes=classes, model_kwargs=model_kwargs),
+            backbone=dict(type='SMPModel', arch=arch, classes=classes, **smp_args),
             decode_head=dict(type='IdentityHead', num_classes=classes,
                              loss_decode=loss_decode, align_corners=align_corners),
             train_cfg=train_cfg, test_cfg=test_cfg,

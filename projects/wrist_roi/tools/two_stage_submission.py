@@ -18,6 +18,7 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 
 from mmseg_ext.apis import EnsembleMember, parse_member  # noqa: E402
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES  # noqa: E402
+from mmseg_ext.utils.mask_rule import MaskRule  # noqa: E402
 from mmseg_ext.utils.submission import (SubmissionWriter, check_writable,  # noqa: E402
                                         image_paths_by_name)
 from projects.wrist_roi.wrist_roi import carpal_box  # noqa: E402
@@ -40,13 +41,14 @@ class CarpalStage(EnsembleMember):
 
 
 def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box,
-           threshold: float = 0.5) -> torch.Tensor:
-    """Replace the carpal channels of (29, H, W) masks by stage 2's crop masks."""
+           rule: MaskRule) -> torch.Tensor:
+    """Replace the carpal channels of (29, H, W) masks by stage 2's crop masks
+    (``rule``: stage 2's thresholds and cleanup)."""
     y0, y1, x0, x1 = box
     masks = stage1_masks.clone()
     carpals = slice(CARPAL_START, CARPAL_START + len(CARPAL_CLASSES))
     masks[carpals] = False
-    masks[carpals, y0:y1, x0:x1] = crop_probs.cpu() > threshold
+    masks[carpals, y0:y1, x0:x1] = rule(crop_probs).to(masks.device)
     return masks
 
 
@@ -68,11 +70,12 @@ def main() -> None:
     start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:
         for path in images:
-            masks = stage1.predict_probs(path).cpu() > 0.5
-            carpals = masks[CARPAL_START:CARPAL_START + len(CARPAL_CLASSES)].numpy()
+            masks = stage1.model.mask_rule(stage1.predict_probs(path))
+            carpals = masks[CARPAL_START:CARPAL_START + len(CARPAL_CLASSES)].cpu().numpy()
             box = carpal_box(carpals, masks.shape[1:], args.margin)
             if box is not None:
-                masks = refine(masks, stage2.predict_crop(path, box), box)
+                masks = refine(masks, stage2.predict_crop(path, box), box,
+                               stage2.model.mask_rule)
                 refined += 1
             writer.write_image(osp.basename(path), masks)
     print(f'two-stage: {refined}/{len(images)} images refined, {writer.rows} rows written to '

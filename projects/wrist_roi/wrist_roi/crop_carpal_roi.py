@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
+from mmseg_ext.utils.geometry import bounding_box
 
 CARPAL_START = HAND_BONE_CLASSES.index(CARPAL_CLASSES[0])  # bit of the first carpal
 
@@ -24,10 +25,10 @@ def carpal_box(masks_or_bits: np.ndarray, shape: Tuple[int, int], margin: float
         present = ((masks_or_bits.astype(np.int64) >> CARPAL_START) & 0xFF) > 0
     else:
         present = masks_or_bits.any(axis=0)
-    rows, cols = np.flatnonzero(present.any(axis=1)), np.flatnonzero(present.any(axis=0))
-    if not rows.size:
+    box = bounding_box(present)
+    if box is None:
         return None
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    y0, y1, x0, x1 = box
     dy, dx = int(round((y1 - y0) * margin)), int(round((x1 - x0) * margin))
     return (max(y0 - dy, 0), min(y1 + dy, shape[0]), max(x0 - dx, 0), min(x1 + dx, shape[1]))
 

@@ -6,7 +6,7 @@ import torch
 from mmcv.transforms import Compose
 
 from mmseg_ext.datasets.transforms.hand_side import side_from_filename, side_from_image
-from mmseg_ext.models.segmentors.multilabel_mixin import undo_padding_and_flip
+from mmseg_ext.models.segmentors.multilabel_mixin import undo_test_transforms
 
 
 def test_side_from_filename_never_splits_on_underscore():
@@ -34,8 +34,8 @@ def test_left_hand_is_flipped_with_masks_and_prediction_flips_back(phantom_root)
     assert (flipped['img'] == original['img'][:, ::-1]).all()
     assert (flipped['gt_seg_map'] == original['gt_seg_map'][:, ::-1]).all()
     logits = torch.from_numpy(flipped['gt_seg_map'].astype(np.float32))[None, None]
-    restored = undo_padding_and_flip(logits, dict(hand_flip=True, flip=True,
+    restored = undo_test_transforms(logits, dict(hand_flip=True, flip=True,
                                                   flip_direction='horizontal'))
     assert torch.equal(restored[0, 0], logits[0, 0])  # two flips cancel
-    restored = undo_padding_and_flip(logits, dict(hand_flip=True))
+    restored = undo_test_transforms(logits, dict(hand_flip=True))
     assert (restored[0, 0].numpy() == original['gt_seg_map']).all()
