@@ -32,7 +32,7 @@ def read_requirements(name: str) -> list:
 
 def add_mim_extension() -> None:
     """Copy (or, for ``develop``, symlink) tools/configs into mmseg_ext/.mim."""
-    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:  # pip install -e (PEP 660)
+    if 'develop' in sys.argv:
         mode = 'symlink'
     elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install', 'build')) \
             or 'egg_info' in sys.argv or len(sys.argv) == 1:

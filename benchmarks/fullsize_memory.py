@@ -1,8 +1,9 @@
 """Peak memory of one 2048² image through validation, --tta and ensembles, before/after.
 
-Each (scenario, size, variant) runs in a fresh process; it prints the peak
-RSS (and ``torch.cuda.max_memory_allocated`` on a GPU) and the extra peak of
-the measured step over the process's memory just before it. The model is the
+Each (scenario, size, variant) runs in a fresh process: one warm-up run of
+the step, then the measured run, whose peak RSS (sampled every millisecond;
+``torch.cuda.max_memory_allocated`` too on a GPU) and extra over the memory
+just before it are printed: the per-image working memory. The model is the
 demo HRNet (random weights, 256 input): what grows with views and members is
 the full-size (29, 2048, 2048) output, not the network.
 
@@ -17,12 +18,14 @@ the full-size (29, 2048, 2048) output, not the network.
     python benchmarks/fullsize_memory.py [--size 2048]
 """
 import argparse
+import gc
 import json
 import os
 import os.path as osp
-import resource
 import sys
 import tempfile
+import threading
+import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -36,14 +39,22 @@ def current_rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_during(fn) -> float:
+    """Largest RSS (MB) seen, sampling every millisecond, while ``fn`` runs."""
+    peak, done = [current_rss_mb()], threading.Event()
 
-
-def _old_unpack_bits(bits, num_classes):
-    import torch
-    shifts = torch.arange(num_classes, device=bits.device).view(-1, 1, 1)
-    return ((bits.unsqueeze(-3).to(torch.int64) >> shifts) & 1).bool()
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], current_rss_mb())
+            time.sleep(0.001)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        sampler.join()
+    return max(peak[0], current_rss_mb())
 
 
 def _model(cfg, device):
@@ -61,12 +72,23 @@ def step_validation(variant: str, data_root: str, device: str, _count: int):
     cfg = Config.fromfile(CONFIG)
     cfg.model.test_cfg['output_probs'] = variant == 'before'
     model = _model(cfg, device)
-    if variant == 'before':
-        import mmseg_ext.evaluation.metrics.dice_metric as dice_module
-        dice_module.unpack_bits = _old_unpack_bits
     dataset = HandBoneDataset(data_root=data_root, pipeline=[])
     batch = pseudo_collate([Compose(cfg.val_pipeline)(dataset.get_data_info(0))])
-    metric = DiceMetric()
+
+    class OldDiceMetric(DiceMetric):
+        """The previous process(): ground truth unpacked through (C, H, W) int64."""
+
+        def process(self, data_batch, data_samples) -> None:
+            for sample in data_samples:
+                bits = sample['gt_sem_seg']['data'][0]
+                gt = ((bits.unsqueeze(-3).to(torch.int64)
+                       >> torch.arange(29).view(-1, 1, 1)) & 1).bool()
+                pred = sample['pred_sem_seg']['data'].bool()
+                inter = (pred & gt).flatten(1).sum(1)
+                self.results.append(torch.stack(
+                    [inter, pred.flatten(1).sum(1), gt.flatten(1).sum(1)]).numpy())
+
+    metric = DiceMetric() if variant == 'after' else OldDiceMetric()
     metric.dataset_meta = dataset.metainfo
 
     def run():
@@ -164,11 +186,13 @@ def child(scenario: str, variant: str, data_root: str, count: int) -> None:
     init_default_scope('mmseg')
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     run = SCENARIOS[scenario](variant, data_root, device, count)
+    run()  # warm-up: first-call caches (oneDNN, allocator) are not per-image memory
+    gc.collect()
     before_step = current_rss_mb()
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
-    run()
-    result = dict(peak_rss_mb=peak_rss_mb(), extra_mb=peak_rss_mb() - before_step)
+    peak = peak_during(run)
+    result = dict(peak_rss_mb=peak, extra_mb=peak - before_step)
     if device == 'cuda':
         result['cuda_max_allocated_mb'] = torch.cuda.max_memory_allocated() / 2**20
     print('RESULT ' + json.dumps(result))

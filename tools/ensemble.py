@@ -5,8 +5,15 @@
 Members may mix architectures and input sizes; images are streamed one at a
 time (sorted by path), so peak memory is one image's outputs plus the models.
 """
-import argparse
 import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
+import argparse
 import time
 
 import torch

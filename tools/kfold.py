@@ -6,13 +6,19 @@ the best validation metrics are read from each run's scalars.json. Writes
 ``kfold_report.csv`` (Dice per class per fold), ``kfold_report.png`` (bar
 chart) and ``best_checkpoints.txt`` (for tools/ensemble.py).
 """
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
 import argparse
 import csv
 import glob
 import json
-import os.path as osp
 import subprocess
-import sys
 
 import cv2
 

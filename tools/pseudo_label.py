@@ -1,15 +1,23 @@
 """Turn a submission into competition-format annotation JSONs (pseudo-labels).
 
-``python tools/pseudo_label.py SUBMISSION_CSV IMAGE_ROOT OUT_JSON_ROOT [--min-area 50]``
+``python tools/pseudo_label.py SUBMISSION_CSV IMAGE_ROOT OUT_JSON_ROOT [--min-area 50] [--priors P]``
 writes OUT_JSON_ROOT/IDxxx/<image stem>.json beside the layout of IMAGE_ROOT,
 so the test images can join training (data_root with DCM/ + outputs_json/).
 """
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
 import argparse
 import json
-import os.path as osp
 
 import numpy as np
 
+from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
 from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.pseudo_label import masks_to_annotations
@@ -25,21 +33,31 @@ def main() -> None:
     parser.add_argument('out_json_root')
     parser.add_argument('--min-area', type=int, default=0,
                         help='drop components smaller than this (pixels)')
+    parser.add_argument('--priors', help='anatomy priors JSON (anatomy_priors.py): keep only '
+                        'images whose anatomical findings score at most --max-score')
+    parser.add_argument('--max-score', type=float, default=0.0,
+                        help='with --priors: 0 keeps only images without findings')
     args = parser.parse_args()
     paths = image_paths_by_name(args.image_root)
-    written = 0
+    priors = AnatomyPriors.load(args.priors) if args.priors else None
+    written = skipped = 0
     for name, rles in read_submission_images(args.submission, HAND_BONE_CLASSES):
         if name not in paths:
             raise FileNotFoundError(f'{args.submission}: image {name} not under '
                                     f'{args.image_root}')
         shape = read_xray_shape(paths[name])
         masks = np.stack([rle_decode(rle, shape) for rle in rles])
+        if priors and findings_score(check_masks(masks, priors)) > args.max_score:
+            skipped += 1
+            continue
         content = masks_to_annotations(masks, HAND_BONE_CLASSES, args.min_area)
         relative = osp.relpath(paths[name], args.image_root)
         out = osp.join(args.out_json_root, osp.splitext(relative)[0] + '.json')
         atomic_write_bytes(json.dumps(content).encode(), out)
         written += 1
-    print(f'wrote {written} annotation files to {args.out_json_root}')
+    print(f'wrote {written} annotation files to {args.out_json_root}' +
+          (f'; skipped {skipped} with anatomical findings (score > {args.max_score})'
+           if priors else ''))
 
 
 if __name__ == '__main__':

@@ -111,9 +111,9 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
 fi
 
 "${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
-# Editable install: tools run this checkout's mmseg_ext, and mmseg_ext/.mim links tools/ and
-# configs/ for `mim run` / `mim train`.
-"${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+# Non-editable install: puts tools/ and configs/ under mmseg_ext/.mim for `mim run` (openmim
+# cannot find them in a PEP 660 editable install); tools/ run a checkout's own mmseg_ext.
+"${PIP[@]}" --no-deps --force-reinstall --no-build-isolation "$ROOT"
 log "installed: $("$PY" -c 'import mmseg_ext, torch, mmcv, mmseg; print("mmseg_ext", mmseg_ext.__version__, "torch", torch.__version__, "mmcv", mmcv.__version__, "mmseg", mmseg.__version__)')"
 # 3. The device training will use, and why a visible GPU cannot be used.
 "$PY" -m mmseg_ext.utils.device_report

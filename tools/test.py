@@ -3,6 +3,14 @@
 ``python tools/test.py CONFIG CKPT [--submission out.csv] [--thresholds t.json] [--tta]``
 Same arguments as mmseg's tools/test.py otherwise.
 """
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
 import argparse
 
 from mmengine.config import Config

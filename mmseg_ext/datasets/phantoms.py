@@ -205,12 +205,13 @@ def make_phantoms(out_dir: str, num_ids: int = 8, size: int = 512, seed: int = 0
                     name = stem + '.dcm'
                 else:
                     data, name = encode_png(img), stem + '.png'
-                atomic_write_bytes(osp.join(out_dir, split, 'DCM', folder, name), data)
+                atomic_write_bytes(data, osp.join(out_dir, split, 'DCM', folder, name))
                 if split == 'train':
                     ann = {'annotations': [
                         {'label': label, 'points': np.round(pts, 1).tolist()}
                         for label, pts in bones.items()]}
-                    atomic_write_bytes(osp.join(out_dir, split, 'outputs_json', folder, stem + '.json'),
-                                  json.dumps(ann).encode())
+                    atomic_write_bytes(json.dumps(ann).encode(),
+                                       osp.join(out_dir, split, 'outputs_json', folder,
+                                                stem + '.json'))
                 counts[split] += 1
     return counts

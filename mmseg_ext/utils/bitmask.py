@@ -1,8 +1,11 @@
-"""Packing/unpacking multi-label masks as one integer map with a bit per class."""
+"""Multi-label masks as one integer map with a bit per class: rasterise, pack, unpack."""
 from typing import Union
 
+import cv2
 import numpy as np
 import torch
+
+from .class_names import NUM_HAND_BONE_CLASSES
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -34,3 +37,32 @@ def pack_bits(masks: Array) -> Array:
         return (masks.to(torch.int64) * weights).sum(dim=-3).to(torch.int32)
     weights = (1 << np.arange(num_classes, dtype=np.int64)).reshape(-1, 1, 1)
     return (masks.astype(np.int64) * weights).sum(axis=-3).astype(np.int32)
+
+
+def rasterize_bitmask(polygons: list, shape: tuple,
+                      num_classes: int = NUM_HAND_BONE_CLASSES) -> np.ndarray:
+    """Fill polygons into an (H, W) int32 bit map, touching only each bounding box.
+
+    Args:
+        polygons (list): (class index, (K, 2) points) pairs.
+        shape (tuple): (H, W) of the map.
+        num_classes (int): Classes allowed (bits).
+
+    Returns:
+        np.ndarray: (H, W) int32 with bit ``c`` set inside class ``c``'s polygons.
+    """
+    height, width = shape
+    bits = np.zeros((height, width), np.int32)
+    for class_index, points in polygons:
+        if not 0 <= class_index < num_classes:
+            raise ValueError(f'class index {class_index} outside 0..{num_classes - 1}')
+        pts = np.rint(points).astype(np.int32)
+        x0, y0 = np.maximum(pts.min(axis=0), 0)
+        x1 = min(int(pts[:, 0].max()) + 1, width)
+        y1 = min(int(pts[:, 1].max()) + 1, height)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        patch = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(patch, [pts - np.array([x0, y0], np.int32)], 1)
+        bits[y0:y1, x0:x1] |= patch.astype(np.int32) << class_index
+    return bits

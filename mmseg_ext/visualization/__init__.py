@@ -1,4 +1,6 @@
 from .bar_chart import grouped_bar_chart
 from .overlay import overlay_masks
+from .panels import error_panel, legend, prediction_figure, titled
 
-__all__ = ['overlay_masks', 'grouped_bar_chart']
+__all__ = ['overlay_masks', 'grouped_bar_chart', 'prediction_figure', 'error_panel', 'legend',
+           'titled']

@@ -2,10 +2,16 @@
 
 ``python tools/analysis_tools/check_submission.py CSV IMAGE_ROOT [--overlay-dir D]``
 """
-import argparse
-import os
 import os.path as osp
 import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
+import argparse
+import os
 
 import cv2
 import numpy as np

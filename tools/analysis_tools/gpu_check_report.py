@@ -2,11 +2,17 @@
 
 ``python tools/analysis_tools/gpu_check_report.py TRAIN_WORK_DIR SUBMISSION_CSV IMAGE_ROOT``
 """
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
 import argparse
 import glob
 import json
-import os.path as osp
-import sys
 
 import numpy as np
 import torch

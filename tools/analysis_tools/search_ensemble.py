@@ -7,6 +7,14 @@ every threshold per class by the competition Dice on the first member's
 validation fold; the best are written to a JSON that ``tools/ensemble.py
 --search-json`` uses.
 """
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
 import argparse
 import itertools
 

@@ -4,6 +4,14 @@
 Prints per-class Dice at 0.5 and at the tuned thresholds, and whether
 post-processing (largest component / small components removed) helps.
 """
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
 import argparse
 import json
 from typing import Iterator, Tuple

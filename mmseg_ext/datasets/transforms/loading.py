@@ -1,12 +1,12 @@
 """Loading transforms: X-ray images and multi-label (bit-packed) masks."""
 from typing import Optional
 
-import cv2
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from mmseg_ext.utils.bitmask import rasterize_bitmask
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES
 from ..annotations import count_polygons_past_border, parse_annotation_file
 from mmseg_ext.utils.xray_io import decode_xray
@@ -121,32 +121,3 @@ class LoadHandBoneAnnotations(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(num_classes={self.num_classes})'
-
-
-def rasterize_bitmask(polygons: list, shape: tuple,
-                      num_classes: int = NUM_HAND_BONE_CLASSES) -> np.ndarray:
-    """Fill polygons into an (H, W) int32 bit map, touching only each bounding box.
-
-    Args:
-        polygons (list): (class index, (K, 2) points) pairs.
-        shape (tuple): (H, W) of the map.
-        num_classes (int): Classes allowed (bits).
-
-    Returns:
-        np.ndarray: (H, W) int32 with bit ``c`` set inside class ``c``'s polygons.
-    """
-    height, width = shape
-    bits = np.zeros((height, width), np.int32)
-    for class_index, points in polygons:
-        if not 0 <= class_index < num_classes:
-            raise ValueError(f'class index {class_index} outside 0..{num_classes - 1}')
-        pts = np.rint(points).astype(np.int32)
-        x0, y0 = np.maximum(pts.min(axis=0), 0)
-        x1 = min(int(pts[:, 0].max()) + 1, width)
-        y1 = min(int(pts[:, 1].max()) + 1, height)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        patch = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(patch, [pts - np.array([x0, y0], np.int32)], 1)
-        bits[y0:y1, x0:x1] |= patch.astype(np.int32) << class_index
-    return bits

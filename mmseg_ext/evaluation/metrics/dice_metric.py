@@ -9,15 +9,29 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmseg_ext.utils.bitmask import unpack_bits
 
 
 def dice_counts(pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
-    """(3, C) int64 array of |P∩G|, |P|, |G| per class for (C, H, W) bool masks."""
+    """(3, C) int64 array of |P∩G|, |P|, |G| per class for (C, H, W) bool masks.
+
+    Class by class: the only temporary is one (H, W) plane, never (C, H, W).
+    """
     pred = pred.bool()
     gt = gt.to(pred.device).bool()
-    inter = (pred & gt).flatten(1).sum(1)
-    return torch.stack([inter, pred.flatten(1).sum(1), gt.flatten(1).sum(1)]).cpu().numpy()
+    counts = [torch.stack([(p & g).sum(), p.sum(), g.sum()]) for p, g in zip(pred, gt)]
+    return torch.stack(counts, dim=1).cpu().numpy()
+
+
+def dice_counts_packed(pred: torch.Tensor, bits: torch.Tensor) -> np.ndarray:
+    """:func:`dice_counts` against a packed (H, W) bit map (bit c = class c), without
+    unpacking it: each class's plane is formed, counted and dropped."""
+    pred = pred.bool()
+    bits = bits.to(pred.device)
+    counts = []
+    for c, p in enumerate(pred):
+        g = ((bits >> c) & 1).bool()
+        counts.append(torch.stack([(p & g).sum(), p.sum(), g.sum()]))
+    return torch.stack(counts, dim=1).cpu().numpy()
 
 
 def dice_from_counts(counts: np.ndarray) -> np.ndarray:
@@ -65,12 +79,13 @@ class DiceMetric(BaseMetric):
         num_classes = len(self._classes())
         for sample in data_samples:
             pred = sample['pred_sem_seg']['data']
-            gt = unpack_bits(sample['gt_sem_seg']['data'][0], num_classes)
-            if pred.shape != gt.shape:
+            bits = sample['gt_sem_seg']['data'][0]
+            if tuple(pred.shape) != (num_classes, ) + tuple(bits.shape):
                 raise ValueError(
                     f'{sample.get("img_path", "?")}: prediction {tuple(pred.shape)} and '
-                    f'ground truth {tuple(gt.shape)} differ; predict at the original size')
-            self.results.append(dice_counts(pred, gt))
+                    f'ground truth {(num_classes, ) + tuple(bits.shape)} differ; predict at '
+                    'the original size')
+            self.results.append(dice_counts_packed(pred, bits))
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
         """mDice and per-class Dice from the collected counts."""

@@ -1,0 +1,44 @@
+"""Learn anatomical priors from a dataset's annotations (any class list).
+
+``python tools/analysis_tools/anatomy_priors.py DATA_ROOT --out priors.json [--max-side 512]``
+DATA_ROOT holds ``DCM/`` and ``outputs_json/`` (HandBoneDataset's layout). Writes
+per-class presence, relative area, centroid position, component count and
+pairwise overlap statistics for ``check_anatomy.py`` and ``pseudo_label.py --priors``.
+"""
+import os.path as osp
+import sys
+
+# Run from a checkout: use its mmseg_ext, not an older installed copy.
+_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
+    sys.path.insert(0, _REPO)
+
+import argparse
+
+from mmseg_ext.datasets import HandBoneDataset
+from mmseg_ext.evaluation.anatomy import AnatomyPriors, annotation_features
+from mmseg_ext.utils.xray_io import read_xray_shape
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('data_root')
+    parser.add_argument('--out', default='anatomy_priors.json')
+    parser.add_argument('--max-side', type=int, default=512,
+                        help='measure on a grid of at most this many pixels a side')
+    args = parser.parse_args()
+    dataset = HandBoneDataset(data_root=args.data_root, pipeline=[])
+    classes = dataset.metainfo['classes']
+    features = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        features.append(annotation_features(info['gt_polygons'], read_xray_shape(info['img_path']),
+                                            len(classes), args.max_side))
+    priors = AnatomyPriors.fit(features, classes)
+    priors.save(args.out)
+    print(f'wrote priors of {len(classes)} classes from {len(features)} annotated images '
+          f'to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
