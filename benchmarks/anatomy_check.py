@@ -182,7 +182,8 @@ def main() -> None:
               f'{np.mean(clean) if clean else float("nan"):.4f}; Spearman(Dice, findings '
               f'score) {rho:+.2f}')
     check_ms, decode_ms = speed(priors, rng)
-    print(f'  speed at 2048²: check {check_ms:.1f} ms per image vs RLE decoding {decode_ms:.1f} ms '
+    print(f'  speed at 2048²: check {check_ms:.1f} ms per image vs RLE decoding '
+          f'{decode_ms:.1f} ms '
           f'(ratio {check_ms / decode_ms:.2f})')
 
 

@@ -131,7 +131,7 @@ def step_tta(variant: str, data_root: str, device: str, views: int):
                 probs = torch.stack([v.seg_logits.data for v in views])
                 mean = probs.mean(dim=0)
                 sample = SegDataSample(metainfo=views[0].metainfo)
-                thresholds = self.module.class_thresholds(probs.shape[1], probs.device)
+                thresholds = self.module.mask_rule.thresholds(probs.shape[1], probs.device)
                 sample.set_data({'seg_logits': PixelData(data=mean),
                                  'pred_sem_seg': PixelData(data=mean > thresholds)})
                 out.append(sample)

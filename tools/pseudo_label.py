@@ -1,6 +1,7 @@
 """Turn a submission into competition-format annotation JSONs (pseudo-labels).
 
-``python tools/pseudo_label.py SUBMISSION_CSV IMAGE_ROOT OUT_JSON_ROOT [--min-area 50] [--priors P]``
+``python tools/pseudo_label.py SUBMISSION_CSV IMAGE_ROOT OUT_JSON_ROOT [--min-area 50]
+[--priors P [--max-score 0]]``
 writes OUT_JSON_ROOT/IDxxx/<image stem>.json beside the layout of IMAGE_ROOT,
 so the test images can join training (data_root with DCM/ + outputs_json/).
 """

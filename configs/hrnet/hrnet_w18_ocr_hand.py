@@ -13,7 +13,8 @@ model = dict(
                           dict(type='MultiLabelDiceLoss', loss_weight=0.28)]),
         dict(type='OCRHead', in_channels=[18, 36, 72, 144], in_index=(0, 1, 2, 3),
              input_transform='resize_concat', channels=512, ocr_channels=256,
-             dropout_ratio=-1, num_classes={{_base_.num_classes}}, norm_cfg=norm_cfg, align_corners=False,
+             dropout_ratio=-1, num_classes={{_base_.num_classes}}, norm_cfg=norm_cfg,
+             align_corners=False,
              loss_decode=[dict(type='MultiLabelBCELoss', loss_weight=0.3),
                           dict(type='MultiLabelDiceLoss', loss_weight=0.7)]),
     ])

@@ -210,7 +210,8 @@ def write_search_result(path: str, models: Sequence[str], classes: Sequence[str]
     """
     content = {'models': list(models),
                'thresholds': {c: float(t) for c, t in zip(classes, thresholds)},
-               'class_weights': {c: [float(w) for w in ws] for c, ws in zip(classes, class_weights)},
+               'class_weights': {c: [float(w) for w in ws]
+                                 for c, ws in zip(classes, class_weights)},
                **{k: float(v) for k, v in scores.items()}}
     with atomic_open(path, 'w') as f:
         json.dump(content, f, indent=2)

@@ -9,6 +9,7 @@ from mmseg.structures import SegDataSample
 
 from mmseg_ext.utils.geometry import rotation_matrix
 from mmseg_ext.utils.mask_rule import MaskRule, check_test_cfg
+from mmseg_ext.utils.xray_io import read_xray
 from torch import Tensor
 
 
@@ -175,8 +176,9 @@ class MultiLabelSegmentorMixin:
     full-size float logits, see :func:`upsample_and_threshold`). A pixel is
     foreground when ``sigmoid(upsampled logit) > threshold``. ``cleanup``
     (optional, off by default): ``dict(keep_largest=True, min_area=N)`` per
-    class, see :func:`mmseg_ext.utils.mask_cleanup.clean_masks`. Threshold and
-    cleanup are the model's :class:`~mmseg_ext.utils.mask_rule.MaskRule`;
+    class, see :func:`mmseg_ext.utils.mask_cleanup.clean_masks`; ``crf=True``
+    refines with a dense CRF on the image (optional ``pydensecrf2``). Threshold,
+    cleanup and CRF are the model's :class:`~mmseg_ext.utils.mask_rule.MaskRule`;
     an unknown ``test_cfg`` key is an error when the model is built.
     ``pred_sem_seg`` holds the (C, H, W) bool masks; ``seg_logits`` (mmseg's
     field name), when kept, holds probabilities, not logits.
@@ -231,10 +233,6 @@ class MultiLabelSegmentorMixin:
                 weights[:, :, y1:y2, x1:x2] += window
         return preds / weights
 
-    def class_thresholds(self, num_classes: int, device: torch.device) -> Tensor:
-        """(C, 1, 1) thresholds from ``test_cfg.threshold``."""
-        return self.mask_rule.thresholds(num_classes, device)
-
     def postprocess_result(self, seg_logits: Tensor,
                            data_samples: Optional[List[SegDataSample]] = None
                            ) -> List[SegDataSample]:
@@ -245,19 +243,20 @@ class MultiLabelSegmentorMixin:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))
                             for _ in range(num_images)]
         rule = self.mask_rule
-        thresholds = rule.thresholds(num_classes, seg_logits.device)
         output_probs = self.test_cfg.get('output_probs', False)
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
             logits = undo_test_transforms(seg_logits[i:i + 1], meta)
-            if output_probs:
+            if output_probs or rule.crf:
                 probs = resize(logits, size=meta['ori_shape'], mode='bilinear',
                                align_corners=self.align_corners, warning=False)[0].sigmoid()
-                sample.set_data({'pred_sem_seg': PixelData(data=probs > thresholds),
-                                 'seg_logits': PixelData(data=probs)})
+                image = read_xray(meta['img_path']) if rule.crf else None
+                sample.set_data({'pred_sem_seg': PixelData(data=rule(probs, image))})
+                if output_probs:
+                    sample.set_data({'seg_logits': PixelData(data=probs)})
             else:
+                thresholds = rule.thresholds(num_classes, seg_logits.device)
                 mask = upsample_and_threshold(logits[0], meta['ori_shape'], thresholds,
                                               self.align_corners)
-                sample.set_data({'pred_sem_seg': PixelData(data=mask)})
-            sample.pred_sem_seg.data = rule.finish(sample.pred_sem_seg.data)
+                sample.set_data({'pred_sem_seg': PixelData(data=rule.finish(mask))})
         return data_samples

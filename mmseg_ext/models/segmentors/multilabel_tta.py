@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmseg_ext.utils.mask_rule import MaskRule
+from mmseg_ext.utils.xray_io import read_xray
 
 MERGE_MODES = ('prob', 'logit', 'vote')
 
@@ -57,17 +58,18 @@ class ViewMerger:
         self.total = value if self.total is None else self.total.add_(value)
 
     def result(self) -> SegDataSample:
-        """The merged sample: bool masks (after the rule's cleanup), probabilities if kept."""
+        """The merged sample: bool masks (the rule's thresholds, then its cleanup or CRF;
+        a vote is thresholded per view), probabilities if kept."""
         sample = SegDataSample(metainfo=self.metainfo)
         probs = None
         if self.total is not None:
             mean = self.total.div_(self.views)
             probs = mean.sigmoid_() if self.merge == 'logit' else mean
         if self.merge == 'vote':
-            mask = self.votes.to(torch.int32) * 2 > self.views
+            mask = self.rule.finish(self.votes.to(torch.int32) * 2 > self.views)
         else:
-            mask = probs > self.thresholds
-        sample.set_data({'pred_sem_seg': PixelData(data=self.rule.finish(mask))})
+            mask = self.rule(probs, read_xray(self.metainfo['img_path']) if self.rule.crf else None)
+        sample.set_data({'pred_sem_seg': PixelData(data=mask)})
         if self.keep_probs:
             sample.set_data({'seg_logits': PixelData(data=probs)})
         if self.gt_sem_seg is not None:
