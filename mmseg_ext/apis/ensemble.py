@@ -48,18 +48,20 @@ def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
             class (e.g. from tools/analysis_tools/search_ensemble.py); by
             default each member's scalar ``weight``.
 
-    Each member's probabilities are folded into one running float32 sum and
-    dropped, so memory is flat in the number of members (and of images);
-    nothing is copied to the host.
+    Every member adds its probabilities into one float32 running sum, class
+    by class (:meth:`MultiLabelSegmentorMixin.add_probs`), so memory is that
+    sum plus one full-size plane, whatever the number of members (and of
+    images); nothing is copied to the host.
     """
     total, weight_sum = None, 0.0
     for k, member in enumerate(members):
-        probs = member.predict_probs(img_path).float()
         weight = member.weight if class_weights is None \
-            else class_weights[k].to(probs.device).view(-1, 1, 1)
-        weighted = probs.mul_(weight)  # the member's own output: scaled in place
-        total = weighted if total is None else total.add_(weighted)
+            else class_weights[k].float().view(-1, 1, 1)
+        data = pseudo_collate([member.pipeline(dict(img_path=img_path))])
+        total = member.model.add_probs(data, total, weight)
         weight_sum = weight_sum + weight
+    if torch.is_tensor(weight_sum):
+        weight_sum = weight_sum.to(total.device)
     return total.div_(weight_sum)
 
 

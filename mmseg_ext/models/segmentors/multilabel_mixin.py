@@ -1,5 +1,5 @@
 """The multi-label training and prediction path shared by all our segmentors."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -233,6 +233,38 @@ class MultiLabelSegmentorMixin:
                 weights[:, :, y1:y2, x1:x2] += window
         return preds / weights
 
+    @torch.no_grad()
+    def add_probs(self, data: dict, total: Optional[Tensor], weight: Union[float, Tensor] = 1.0
+                  ) -> Tensor:
+        """Add ``weight`` x this model's (C, H, W) probabilities for one image into ``total``.
+
+        Each class is upsampled to the original size, passed through the
+        sigmoid and added in turn, so besides ``total`` only one full-size
+        plane exists at a time (ensembles: memory flat in the members).
+
+        Args:
+            data (dict): One test-pipeline sample, collated (``pseudo_collate``).
+            total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
+            weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
+
+        Returns:
+            Tensor: ``total`` with this model's weighted probabilities added.
+        """
+        data = self.data_preprocessor(data, False)
+        meta = data['data_samples'][0].metainfo
+        logits = self.inference(data['inputs'], [meta])
+        logits = undo_test_transforms(logits[:1].float(), meta)[0]
+        size = tuple(int(v) for v in meta['ori_shape'][:2])
+        if total is None:
+            total = logits.new_zeros((logits.shape[0], ) + size)
+        weights = torch.as_tensor(weight, dtype=torch.float32, device=logits.device)
+        weights = weights.flatten().expand(logits.shape[0])
+        for c in range(logits.shape[0]):
+            plane = resize(logits[c][None, None], size=size, mode='bilinear',
+                           align_corners=self.align_corners, warning=False)[0, 0]
+            total[c].add_(plane.sigmoid_(), alpha=float(weights[c]))
+        return total
+
     def postprocess_result(self, seg_logits: Tensor,
                            data_samples: Optional[List[SegDataSample]] = None
                            ) -> List[SegDataSample]:
@@ -249,7 +281,7 @@ class MultiLabelSegmentorMixin:
             logits = undo_test_transforms(seg_logits[i:i + 1], meta)
             if output_probs or rule.crf:
                 probs = resize(logits, size=meta['ori_shape'], mode='bilinear',
-                               align_corners=self.align_corners, warning=False)[0].sigmoid()
+                               align_corners=self.align_corners, warning=False)[0].sigmoid_()
                 image = read_xray(meta['img_path']) if rule.crf else None
                 sample.set_data({'pred_sem_seg': PixelData(data=rule(probs, image))})
                 if output_probs:
