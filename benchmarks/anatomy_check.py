@@ -7,7 +7,7 @@ when the checker reports a finding on an affected class. The clean masks of
 the same images give the false-flag rate. Speed: the check on 29 x 2048²
 masks against decoding their RLE, measured side by side.
 
-    python benchmarks/anatomy_check.py [--train 40] [--test 300] [--size 512]
+    python benchmarks/anatomy_check.py [--train 100] [--test 300] [--size 512]
         [--model CONFIG CKPT]
 """
 import argparse
@@ -144,7 +144,7 @@ def model_correlation(config: str, checkpoint: str, priors: AnatomyPriors, image
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--train', type=int, default=40, help='training phantoms (priors)')
+    parser.add_argument('--train', type=int, default=100, help='training phantoms (priors)')
     parser.add_argument('--test', type=int, default=300, help='held-out phantoms')
     parser.add_argument('--size', type=int, default=512)
     parser.add_argument('--seed', type=int, default=0)

@@ -220,6 +220,11 @@ class AnatomyPriors:
 class CheckThresholds:
     """How far from the priors a measurement may be before it is a finding.
 
+    ``area_z`` and ``position_z`` are normal-distribution limits; they are
+    widened to the prediction interval of a new image given that the priors'
+    means and deviations come from ``priors.images`` samples (Student's t,
+    x sqrt(1 + 1/n)), so small annotation sets do not flag clean images.
+
     Args:
         area_z (float): Standard deviations of relative area.
         position_z (float): Standard deviations of centroid position.
@@ -236,6 +241,14 @@ class CheckThresholds:
     position_floor: float = 0.01
     overlap_margin: float = 0.25
     split_gap: float = 0.5
+
+
+def _prediction_limit(z: float, samples: int) -> float:
+    """The t-based limit with the same two-sided tail as ``z`` for ``samples`` estimates."""
+    if samples < 3:
+        return z * 3
+    from scipy.stats import norm, t
+    return float(t.ppf(norm.cdf(z), df=samples - 1) * math.sqrt(1 + 1 / samples))
 
 
 def _component_findings(name: str, comps: list, expected_area: float, allowed: int,
@@ -270,6 +283,8 @@ def check_features(f: MaskFeatures, priors: AnatomyPriors,
     presence = np.asarray(priors.presence)
     area_mean, area_std = np.asarray(priors.area_mean), np.asarray(priors.area_std)
     pos_mean, pos_std = np.asarray(priors.pos_mean), np.asarray(priors.pos_std)
+    area_limit = _prediction_limit(t.area_z, priors.images)
+    position_limit = _prediction_limit(t.position_z, priors.images)
     class_area = np.asarray(priors.class_area)
     rel = f.relative_areas(class_area)
     positions = _aligned(f.normalised_positions(class_area), pos_mean)
@@ -286,12 +301,12 @@ def check_features(f: MaskFeatures, priors: AnatomyPriors,
             continue
         std = max(area_std[c], t.area_floor * area_mean[c])
         z = (rel[c] - area_mean[c]) / std
-        if abs(z) > t.area_z:
+        if abs(z) > area_limit:
             findings.append(Finding(name, 'area', f'{rel[c] / area_mean[c]:.0%} of the expected '
                                     f'area ({z:+.1f} sd)', float(abs(z))))
         dz = (positions[c] - pos_mean[c]) / np.maximum(pos_std[c], t.position_floor)
         distance = float(np.hypot(*dz))
-        if distance > t.position_z:
+        if distance > position_limit:
             findings.append(Finding(name, 'position', f'centroid {distance:.1f} sd from its '
                                     'expected place', distance))
         findings += _component_findings(name, f.components[c], scale * class_area[c],
