@@ -16,8 +16,10 @@ def _font_scale(width: int) -> float:
 
 def _text(img: np.ndarray, text: str, origin, scale: float, colour=(255, 255, 255)) -> None:
     thickness = max(1, int(round(scale * 2)))
-    cv2.putText(img, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2,
-                cv2.LINE_AA)
+    x, y = origin
+    for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1)):  # a dark halo, same glyph widths
+        cv2.putText(img, text, (x + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
     cv2.putText(img, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness,
                 cv2.LINE_AA)
 
@@ -63,22 +65,25 @@ def error_panel(image: np.ndarray, pred: np.ndarray, gt: np.ndarray,
 
 def draw_findings(panel: np.ndarray, masks: np.ndarray, findings: Sequence,
                   classes: Sequence[str]) -> np.ndarray:
-    """Outline each flagged class on ``panel`` and write its name and the finding."""
+    """Outline each flagged class on ``panel``, labelled with its name and findings."""
     out = panel.copy()
     scale = _font_scale(panel.shape[1])
     thickness = max(2, panel.shape[1] // 400)
+    kinds: dict = {}
     for finding in findings:
-        c = list(classes).index(finding.class_name)
-        mask = masks[c].astype(np.uint8)
+        kinds.setdefault(finding.class_name, []).append(finding.kind)
+    missing_row = out.shape[0] - 10
+    for name, found in kinds.items():
+        label = f'{name}: {", ".join(dict.fromkeys(found))}'
+        mask = masks[list(classes).index(name)].astype(np.uint8)
         if not mask.any():
-            _text(out, f'{finding.class_name}: {finding.kind}', (8, out.shape[0] - 10), scale,
-                  FINDING_COLOUR)
+            _text(out, label, (8, missing_row), scale, FINDING_COLOUR)
+            missing_row -= int(30 * scale) + 6
             continue
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(out, contours, -1, FINDING_COLOUR, thickness)
         x, y, _, _ = cv2.boundingRect(np.concatenate(contours))
-        _text(out, f'{finding.class_name}: {finding.kind}', (x, max(y - 6, 20)), scale,
-              FINDING_COLOUR)
+        _text(out, label, (x, max(y - 6, 20)), scale, FINDING_COLOUR)
     return out
 
 
