@@ -87,9 +87,12 @@ if [ "${MMSEG_EXT_SETUP_PRINT_BUILD_DECISION:-0}" = 1 ]; then
   exit 0
 fi
 PY_TAG=$("$PY" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
-WHEELS="$CACHE/wheels/$PY_TAG-torch$TORCH_VERSION-cuda$TORCH_CUDA-$OPS"
+KEY="$PY_TAG-torch$TORCH_VERSION-cuda$TORCH_CUDA-$OPS"
+WHEELS="$CACHE/wheels/$KEY"
 mkdir -p "$WHEELS"
-if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
+# Reinstall mmcv when the torch it was built against changed (a new MMSEG_EXT_TORCH).
+if [ "$(cat "$VENV/mmseg_ext_mmcv.key" 2>/dev/null)" != "$KEY" ] \
+    || ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
   WHEEL=$(ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$WHEEL" ]; then
     # The C++ standard torch's headers ask for (torch 2.14: C++20; older: C++17). mmcv
@@ -107,7 +110,9 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
     rm -rf "$BUILD"
     WHEEL=$(ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl | head -1)
   fi
+  log "installing $(basename "$WHEEL") built for $KEY"
   "${PIP[@]}" --force-reinstall --no-deps "$WHEEL"
+  echo "$KEY" > "$VENV/mmseg_ext_mmcv.key"
 fi
 
 "${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
