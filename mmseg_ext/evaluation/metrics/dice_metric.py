@@ -1,6 +1,6 @@
 """Competition Dice for multi-label (overlapping) masks."""
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -10,16 +10,17 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 
+def _plane_counts(pred: torch.Tensor, gt_planes: Iterable[torch.Tensor]) -> np.ndarray:
+    """(3, C) |P∩G|, |P|, |G| from (C, H, W) bool ``pred`` and one (H, W) bool ground
+    truth plane per class, counted class by class (no (C, H, W) temporary)."""
+    counts = [torch.stack([(p & g).sum(), p.sum(), g.sum()]) for p, g in zip(pred, gt_planes)]
+    return torch.stack(counts, dim=1).cpu().numpy()
+
 
 def dice_counts(pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
-    """(3, C) int64 array of |P∩G|, |P|, |G| per class for (C, H, W) bool masks.
-
-    Class by class: the only temporary is one (H, W) plane, never (C, H, W).
-    """
+    """(3, C) int64 array of |P∩G|, |P|, |G| per class for (C, H, W) bool masks."""
     pred = pred.bool()
-    gt = gt.to(pred.device).bool()
-    counts = [torch.stack([(p & g).sum(), p.sum(), g.sum()]) for p, g in zip(pred, gt)]
-    return torch.stack(counts, dim=1).cpu().numpy()
+    return _plane_counts(pred, gt.to(pred.device).bool())
 
 
 def dice_counts_packed(pred: torch.Tensor, bits: torch.Tensor) -> np.ndarray:
@@ -27,11 +28,7 @@ def dice_counts_packed(pred: torch.Tensor, bits: torch.Tensor) -> np.ndarray:
     unpacking it: each class's plane is formed, counted and dropped."""
     pred = pred.bool()
     bits = bits.to(pred.device)
-    counts = []
-    for c, p in enumerate(pred):
-        g = ((bits >> c) & 1).bool()
-        counts.append(torch.stack([(p & g).sum(), p.sum(), g.sum()]))
-    return torch.stack(counts, dim=1).cpu().numpy()
+    return _plane_counts(pred, (((bits >> c) & 1).bool() for c in range(pred.shape[0])))
 
 
 def dice_from_counts(counts: np.ndarray) -> np.ndarray:
