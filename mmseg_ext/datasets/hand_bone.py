@@ -10,7 +10,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, hand_bone_palette
-from mmseg_ext.utils.file_scan import scan_files
+from mmseg_ext.utils.file_scan import paths_by_name, scan_files
 from mmseg_ext.utils.xray_io import read_xray_shape
 from .annotations import count_polygons_past_border, parse_annotation_file
 from .folds import group_kfold_assignment
@@ -113,18 +113,6 @@ class HandBoneDataset(BaseSegDataset):
                 f'has no image in {self.data_prefix["img_path"]}')
 
     @staticmethod
-    def _check_unique_names(img_paths: List[str]) -> None:
-        """The submission CSV is keyed by base name: refuse two images sharing one."""
-        first_path = {}
-        for path in img_paths:
-            name = osp.basename(path)
-            if name in first_path:
-                raise ValueError(
-                    f'HandBoneDataset: two test images are named {name!r}: {first_path[name]} '
-                    f'and {path}; the submission (keyed by image name) would be ambiguous')
-            first_path[name] = path
-
-    @staticmethod
     def _warn_past_border(files: List[str], polygons: int) -> None:
         if files:
             print_log(
@@ -166,6 +154,6 @@ class HandBoneDataset(BaseSegDataset):
                     past_border += past
             data_list.append(info)
         if self.test_mode:
-            self._check_unique_names([info['img_path'] for info in data_list])
+            paths_by_name([info['img_path'] for info in data_list], 'test images')
         self._warn_past_border(past_border_files, past_border)
         return data_list

@@ -1,7 +1,7 @@
 """Finding image and annotation files in sorted path order."""
 import os
 import os.path as osp
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 IMAGE_SUFFIXES = ('.png', '.dcm')
 
@@ -22,3 +22,20 @@ def list_images(root: str, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> List[str
     if not paths:
         raise FileNotFoundError(f'no {"/".join(suffixes)} images under {root}')
     return paths
+
+
+def paths_by_name(paths: Sequence[str], what: str = 'images') -> Dict[str, str]:
+    """Base name -> path, in the given order; two paths sharing a base name are refused
+    (a submission is keyed by it).
+
+    Raises:
+        ValueError: Naming both paths.
+    """
+    by_name: Dict[str, str] = {}
+    for path in paths:
+        name = osp.basename(path)
+        if name in by_name:
+            raise ValueError(f'two {what} are named {name!r}: {by_name[name]} and {path}; '
+                             f'a submission keyed by image name would be ambiguous')
+        by_name[name] = path
+    return by_name

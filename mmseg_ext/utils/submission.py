@@ -14,7 +14,7 @@ from typing import Dict, Iterable, Iterator, List, Sequence, Tuple
 
 from .atomic_io import atomic_open
 from .class_names import HAND_BONE_CLASSES
-from .file_scan import IMAGE_SUFFIXES, list_images
+from .file_scan import IMAGE_SUFFIXES, list_images, paths_by_name
 from .rle import rle_decode, rle_encode_batch
 
 CSV_HEADER = ('image_name', 'class', 'rle')
@@ -136,16 +136,9 @@ def image_paths_by_name(image_root: str,
     """Base name -> path of every image under ``image_root``, in sorted path order."""
     try:
         paths = list_images(image_root, suffixes)
-    except FileNotFoundError as err:
+        return paths_by_name(paths)
+    except (FileNotFoundError, ValueError) as err:
         raise SubmissionError(str(err)) from err
-    by_name: Dict[str, str] = {}
-    for path in paths:
-        name = osp.basename(path)
-        if name in by_name:
-            raise SubmissionError(f'two images are named {name!r}: {by_name[name]} and {path}; '
-                                  f'a submission keyed by base name would be ambiguous')
-        by_name[name] = path
-    return by_name
 
 
 def check_submission(csv_path: str, image_root: str,
