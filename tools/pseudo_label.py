@@ -16,15 +16,11 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
 import argparse
 import json
 
-import numpy as np
-
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
 from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.pseudo_label import masks_to_annotations
-from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission import image_paths_by_name, read_submission_images
-from mmseg_ext.utils.xray_io import read_xray_shape
+from mmseg_ext.utils.submission import read_submission_masks
 
 
 def main() -> None:
@@ -39,20 +35,14 @@ def main() -> None:
     parser.add_argument('--max-score', type=float, default=0.0,
                         help='with --priors: 0 keeps only images without findings')
     args = parser.parse_args()
-    paths = image_paths_by_name(args.image_root)
     priors = AnatomyPriors.load(args.priors) if args.priors else None
     written = skipped = 0
-    for name, rles in read_submission_images(args.submission, HAND_BONE_CLASSES):
-        if name not in paths:
-            raise FileNotFoundError(f'{args.submission}: image {name} not under '
-                                    f'{args.image_root}')
-        shape = read_xray_shape(paths[name])
-        masks = np.stack([rle_decode(rle, shape) for rle in rles])
+    for _, path, masks in read_submission_masks(args.submission, args.image_root):
         if priors and findings_score(check_masks(masks, priors)) > args.max_score:
             skipped += 1
             continue
         content = masks_to_annotations(masks, HAND_BONE_CLASSES, args.min_area)
-        relative = osp.relpath(paths[name], args.image_root)
+        relative = osp.relpath(path, args.image_root)
         out = osp.join(args.out_json_root, osp.splitext(relative)[0] + '.json')
         atomic_write_bytes(json.dumps(content).encode(), out)
         written += 1

@@ -10,12 +10,15 @@ import itertools
 import json
 import os
 import os.path as osp
-from typing import Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Container, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from .atomic_io import atomic_open
 from .class_names import HAND_BONE_CLASSES
 from .file_scan import IMAGE_SUFFIXES, list_images, paths_by_name
 from .rle import rle_decode, rle_encode_batch
+from .xray_io import read_xray_shape
 
 CSV_HEADER = ('image_name', 'class', 'rle')
 # Longer than any RLE of an image up to 2**31 characters; a C long on every platform.
@@ -65,6 +68,32 @@ def read_submission_images(
             raise SubmissionError(f'{csv_path}:{group[0][0]}: image {name!r} does not have '
                                   f'the {len(classes)} classes in order')
         yield name, [row[2] for _, row in group]
+
+
+def read_submission_masks(csv_path: str, image_root: str,
+                          classes: Sequence[str] = HAND_BONE_CLASSES,
+                          only: Optional[Container[str]] = None
+                          ) -> Iterator[Tuple[str, str, np.ndarray]]:
+    """Stream ``(image_name, image path, (C, H, W) bool masks)`` at each image's size.
+
+    Args:
+        csv_path (str): The submission.
+        image_root (str): Folder of its images (sizes are read from the headers).
+        classes (Sequence[str]): Classes in row order.
+        only (Container[str], optional): Decode only these image names.
+
+    Raises:
+        SubmissionError: An image that is not under ``image_root``, or rows
+            not in class order.
+    """
+    paths = image_paths_by_name(image_root)
+    for name, rles in read_submission_images(csv_path, classes):
+        if only is not None and name not in only:
+            continue
+        if name not in paths:
+            raise SubmissionError(f'{csv_path}: image {name!r} is not under {image_root}')
+        shape = read_xray_shape(paths[name])
+        yield name, paths[name], np.stack([rle_decode(rle, shape) for rle in rles])
 
 
 class SubmissionWriter:
@@ -151,7 +180,6 @@ def check_submission(csv_path: str, image_root: str,
     Raises:
         SubmissionError: The first problem found, with file and line.
     """
-    from .xray_io import read_xray_shape
     paths = image_paths_by_name(image_root)
     images: List[str] = []
     seen = set()

@@ -21,35 +21,25 @@ import html
 import os
 
 import cv2
-import numpy as np
 
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
 from mmseg_ext.utils.atomic_io import atomic_open
 from mmseg_ext.utils.class_names import hand_bone_palette
-from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission import image_paths_by_name, read_submission_images
-from mmseg_ext.utils.xray_io import read_xray, read_xray_shape
+from mmseg_ext.utils.submission import read_submission_masks
+from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.visualization import prediction_figure
 
 
-def decoded(csv_path: str, paths: dict, classes):
-    """(name, (C, H, W) masks) per image of a submission."""
-    for name, rles in read_submission_images(csv_path, classes):
-        shape = read_xray_shape(paths[name])
-        yield name, np.stack([rle_decode(rle, shape) for rle in rles])
-
-
-def write_gallery(flagged: list, csv_path: str, paths: dict, priors: AnatomyPriors,
+def write_gallery(flagged: list, csv_path: str, image_root: str, priors: AnatomyPriors,
                   out_dir: str) -> list:
     """Figures of the ``flagged`` (score, name, findings) images; returns their files."""
     wanted = {name: rank for rank, (_, name, _) in enumerate(flagged)}
     files = [''] * len(flagged)
     os.makedirs(osp.join(out_dir, 'gallery'), exist_ok=True)
-    for name, masks in decoded(csv_path, paths, priors.classes):
-        if name not in wanted:
-            continue
+    for name, path, masks in read_submission_masks(csv_path, image_root, priors.classes,
+                                                   only=wanted):
         rank = wanted[name]
-        figure = prediction_figure(read_xray(paths[name]), masks, priors.classes,
+        figure = prediction_figure(read_xray(path), masks, priors.classes,
                                    hand_bone_palette(), name, findings=flagged[rank][2])
         files[rank] = osp.join('gallery', f'{rank + 1:03d}_{osp.splitext(name)[0]}.png')
         cv2.imwrite(osp.join(out_dir, files[rank]), figure[..., ::-1])
@@ -77,9 +67,9 @@ def main() -> None:
     parser.add_argument('--gallery', type=int, default=20, help='figures of the worst N')
     args = parser.parse_args()
     priors = AnatomyPriors.load(args.priors)
-    paths = image_paths_by_name(args.image_root)
     results = []
-    for name, masks in decoded(args.submission, paths, priors.classes):
+    for name, _, masks in read_submission_masks(args.submission, args.image_root,
+                                                priors.classes):
         findings = check_masks(masks, priors)
         results.append((findings_score(findings), name, findings))
     os.makedirs(args.out_dir, exist_ok=True)
@@ -91,8 +81,8 @@ def main() -> None:
                 writer.writerow([name, f'{score:.2f}'] + ([x.class_name, x.kind,
                                 f'{x.severity:.2f}', x.detail] if x else ['', '', '', '']))
     flagged = sorted((r for r in results if r[2]), key=lambda r: -r[0])[:args.gallery]
-    write_index(args.out_dir, flagged, write_gallery(flagged, args.submission, paths, priors,
-                                                     args.out_dir))
+    write_index(args.out_dir, flagged, write_gallery(flagged, args.submission, args.image_root,
+                                                     priors, args.out_dir))
     print(f'{sum(bool(r[2]) for r in results)} of {len(results)} images flagged; '
           f'findings in {osp.join(args.out_dir, "findings.csv")}, gallery of the worst '
           f'{len(flagged)} in {osp.join(args.out_dir, "index.html")}')

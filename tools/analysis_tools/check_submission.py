@@ -14,25 +14,19 @@ import argparse
 import os
 
 import cv2
-import numpy as np
 
 from mmseg_ext.utils.class_names import hand_bone_palette
-from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission import (SubmissionError, check_submission, image_paths_by_name,
-                                        read_submission_images)
+from mmseg_ext.utils.submission import SubmissionError, check_submission, read_submission_masks
 from mmseg_ext.utils.xray_io import read_xray
 from mmseg_ext.visualization import overlay_masks
 
 
 def write_overlays(csv_path: str, image_root: str, out_dir: str) -> int:
     """Decode every image's rows and save ``<image>.png`` overlays; returns the count."""
-    paths = image_paths_by_name(image_root)
     os.makedirs(out_dir, exist_ok=True)
     count = 0
-    for name, rles in read_submission_images(csv_path):
-        image = read_xray(paths[name])
-        masks = np.stack([rle_decode(rle, image.shape) for rle in rles])
-        rgb = overlay_masks(image, masks, hand_bone_palette())
+    for name, path, masks in read_submission_masks(csv_path, image_root):
+        rgb = overlay_masks(read_xray(path), masks, hand_bone_palette())
         cv2.imwrite(osp.join(out_dir, osp.splitext(name)[0] + '.png'), rgb[..., ::-1])
         count += 1
     return count
