@@ -24,7 +24,6 @@ from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
 from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_paths_by_name,
                                         read_search_result)
-from mmseg_ext.utils.xray_io import read_xray
 
 
 def main() -> None:
@@ -58,7 +57,7 @@ def main() -> None:
     with SubmissionWriter(args.submission, classes) as writer:
         for path in images:
             probs = ensemble_probs(members, path, class_weights)
-            masks = rule(probs, read_xray(path) if rule.crf else None)  # stay on the device
+            masks = rule(probs, path)  # stay on the device
             writer.write_image(osp.basename(path), masks)
             progress.update()
     print(f'\nensemble of {len(members)}: wrote {writer.rows} rows for {len(images)} images '

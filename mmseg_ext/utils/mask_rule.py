@@ -13,7 +13,6 @@ import difflib
 import json
 from typing import List, Mapping, Optional, Sequence, Union
 
-import numpy as np
 import torch
 
 from .mask_cleanup import clean_masks
@@ -97,18 +96,20 @@ class MaskRule:
         space, or by vote)."""
         return clean_masks(masks, **self.cleanup) if self.cleanup else masks
 
-    def __call__(self, probs: torch.Tensor, image: Optional[np.ndarray] = None) -> torch.Tensor:
+    def __call__(self, probs: torch.Tensor, img_path: Optional[str] = None) -> torch.Tensor:
         """(C, H, W) probabilities -> bool masks on the same device.
 
         Args:
             probs (Tensor): Probabilities at the image's original size.
-            image (np.ndarray, optional): (H, W) uint8 image; needed for ``crf``.
+            img_path (str, optional): The X-ray file; read only for ``crf``.
         """
         if self.crf:
             from .dense_crf import dense_crf_masks
-            if image is None:
-                raise ValueError('MaskRule(crf=True) needs the image')
-            masks = torch.from_numpy(dense_crf_masks(image, probs.float().cpu().numpy()))
+            from .xray_io import read_xray
+            if img_path is None:
+                raise ValueError('MaskRule(crf=True) needs the image path')
+            masks = torch.from_numpy(dense_crf_masks(read_xray(img_path),
+                                                     probs.float().cpu().numpy()))
             return self.finish(masks.to(probs.device))
         return self.finish(probs > self.thresholds(probs.shape[0], probs.device))
 

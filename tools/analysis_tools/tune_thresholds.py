@@ -27,7 +27,6 @@ from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.bitmask import unpack_bits
 from mmseg_ext.utils.mask_rule import MaskRule
-from mmseg_ext.utils.xray_io import read_xray
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,8 +61,7 @@ def dice_of(model, dataset, num_classes: int, rule: MaskRule) -> np.ndarray:
     costly cleanup or CRF runs once per image, not once per candidate threshold)."""
     counts = []
     for sample, gt in val_predictions(model, dataset, num_classes):
-        image = read_xray(sample.img_path) if rule.crf else None
-        counts.append(dice_counts(rule(sample.seg_logits.data, image), gt))
+        counts.append(dice_counts(rule(sample.seg_logits.data, sample.img_path), gt))
     return dice_from_counts(np.stack(counts)).mean(axis=0)
 
 

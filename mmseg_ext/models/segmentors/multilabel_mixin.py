@@ -9,7 +9,6 @@ from mmseg.structures import SegDataSample
 
 from mmseg_ext.utils.geometry import rotation_matrix
 from mmseg_ext.utils.mask_rule import MaskRule, check_test_cfg
-from mmseg_ext.utils.xray_io import read_xray
 from torch import Tensor
 
 
@@ -282,8 +281,7 @@ class MultiLabelSegmentorMixin:
             if output_probs or rule.crf:
                 probs = resize(logits, size=meta['ori_shape'], mode='bilinear',
                                align_corners=self.align_corners, warning=False)[0].sigmoid_()
-                image = read_xray(meta['img_path']) if rule.crf else None
-                sample.set_data({'pred_sem_seg': PixelData(data=rule(probs, image))})
+                sample.set_data({'pred_sem_seg': PixelData(data=rule(probs, meta.get('img_path')))})
                 if output_probs:
                     sample.set_data({'seg_logits': PixelData(data=probs)})
             else:

@@ -8,7 +8,6 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from mmseg_ext.utils.mask_rule import MaskRule
-from mmseg_ext.utils.xray_io import read_xray
 
 MERGE_MODES = ('prob', 'logit', 'vote')
 
@@ -68,7 +67,7 @@ class ViewMerger:
         if self.merge == 'vote':
             mask = self.rule.finish(self.votes.to(torch.int32) * 2 > self.views)
         else:
-            mask = self.rule(probs, read_xray(self.metainfo['img_path']) if self.rule.crf else None)
+            mask = self.rule(probs, self.metainfo.get('img_path'))
         sample.set_data({'pred_sem_seg': PixelData(data=mask)})
         if self.keep_probs:
             sample.set_data({'seg_logits': PixelData(data=probs)})
