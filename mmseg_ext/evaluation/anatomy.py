@@ -1,9 +1,10 @@
 """Anatomical sanity check of multi-label predictions, without labels.
 
 :class:`AnatomyPriors` are learned from a dataset's annotations (any class
-list): per class, how often it is present, its area relative to the total
-labelled area, its centroid relative to the centre and size of the whole
-labelled structure (mirror-aligned, so left and right hands share one prior),
+list): per class, how often it is present, its area relative to the image's
+scale (the median over its classes of area / mean class area), its centroid
+relative to the centre and scale of the whole labelled structure
+(mirror-aligned, so left and right hands share one prior),
 how many separate components it has, and how much each pair of classes may
 overlap. :func:`check_masks` scores one prediction against them and returns
 :class:`Finding` s: missing, split, extra blob, area out of range, out of
@@ -22,6 +23,7 @@ import numpy as np
 
 from mmseg_ext.utils.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.bitmask import rasterize_bitmask, unpack_bits
+from mmseg_ext.utils.geometry import bounding_box
 
 FINDING_KINDS = ('missing', 'unexpected', 'split', 'extra_blob', 'area', 'position', 'overlap')
 
@@ -68,17 +70,17 @@ class MaskFeatures:
             return 1.0
         return float(np.median(self.areas[use] / class_means[use]))
 
-    def relative_areas(self, class_means: np.ndarray) -> np.ndarray:
+    def relative_areas(self, class_means: np.ndarray, scale: float) -> np.ndarray:
         """(C,) area / (scale x class mean area): about 1 where a class has its usual size."""
-        return self.areas / (self.scale(class_means) * np.maximum(class_means, 1e-9))
+        return self.areas / (scale * np.maximum(class_means, 1e-9))
 
-    def normalised_positions(self, class_means: np.ndarray) -> np.ndarray:
+    def normalised_positions(self, scale: float) -> np.ndarray:
         """(C, 2) centroids relative to the mean centroid, in units of sqrt(scale)."""
         present = self.areas > 0
         if not present.any():
             return np.full(self.centroids.shape, np.nan)
         centre = self.centroids[present].mean(axis=0)
-        return (self.centroids - centre) / math.sqrt(max(self.scale(class_means), 1e-9))
+        return (self.centroids - centre) / math.sqrt(max(scale, 1e-9))
 
 
 def _stride(shape: Sequence[int], max_side: int) -> int:
@@ -90,16 +92,16 @@ def mask_features(masks: np.ndarray, max_side: int = 512) -> MaskFeatures:
     step = _stride(masks.shape[1:], max_side)
     small = np.ascontiguousarray(masks[:, ::step, ::step]).view(np.uint8)
     num = small.shape[0]
-    rows_any, cols_any = small.any(axis=2), small.any(axis=1)
     areas = np.zeros(num, np.int64)
     centroids = np.full((num, 2), np.nan)
     components: List[list] = [[] for _ in range(num)]
     boxes: List[Optional[tuple]] = [None] * num
-    for c in np.flatnonzero(rows_any.any(axis=1)):
-        rows, cols = np.flatnonzero(rows_any[c]), np.flatnonzero(cols_any[c])
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        boxes[c] = (int(y0), int(y1), int(x0), int(x1))
-        count, _, stats, cents = cv2.connectedComponentsWithStats(small[c, y0:y1, x0:x1], 8)
+    for c in range(num):
+        boxes[c] = bounding_box(small[c])
+        if boxes[c] is None:
+            continue
+        y0, y1, x0, x1 = boxes[c]
+        _, _, stats, cents = cv2.connectedComponentsWithStats(small[c, y0:y1, x0:x1], 8)
         comp_areas = stats[1:, cv2.CC_STAT_AREA]
         areas[c] = int(comp_areas.sum())
         centroids[c] = (cents[1:] * comp_areas[:, None]).sum(axis=0) / areas[c] + [x0, y0]
@@ -181,8 +183,9 @@ class AnatomyPriors:
                 scales = np.array([f.scale(class_area) for f in features])
                 class_area = np.nan_to_num(np.nanmean(
                     np.where(present, areas / scales[:, None], np.nan), axis=0))
-        rel = np.stack([f.relative_areas(class_area) for f in features])
-        positions = [f.normalised_positions(class_area) for f in features]
+        final = [f.scale(class_area) for f in features]  # scales at the final class areas
+        rel = np.stack([f.relative_areas(class_area, s) for f, s in zip(features, final)])
+        positions = [f.normalised_positions(s) for f, s in zip(features, final)]
         reference = positions[0]
         for _ in range(2):  # align mirror images to the running mean
             aligned = np.stack([_aligned(p, reference) for p in positions])
@@ -229,7 +232,7 @@ class CheckThresholds:
         area_z (float): Standard deviations of relative area.
         position_z (float): Standard deviations of centroid position.
         area_floor (float): Smallest area std, as a fraction of the mean.
-        position_floor (float): Smallest position std (units of sqrt(total area)).
+        position_floor (float): Smallest position std (units of sqrt(scale)).
         overlap_margin (float): Overlap allowed beyond the largest seen (and
             at least twice the largest seen).
         split_gap (float): Extra components closer than this (in units of the
@@ -286,9 +289,9 @@ def check_features(f: MaskFeatures, priors: AnatomyPriors,
     area_limit = _prediction_limit(t.area_z, priors.images)
     position_limit = _prediction_limit(t.position_z, priors.images)
     class_area = np.asarray(priors.class_area)
-    rel = f.relative_areas(class_area)
-    positions = _aligned(f.normalised_positions(class_area), pos_mean)
     scale = f.scale(class_area)
+    rel = f.relative_areas(class_area, scale)
+    positions = _aligned(f.normalised_positions(scale), pos_mean)
     findings: List[Finding] = []
     for c, name in enumerate(priors.classes):
         if f.areas[c] == 0:

@@ -36,7 +36,6 @@ def dense_crf_masks(image: np.ndarray, probs: np.ndarray, min_prob: float = 0.05
         np.ndarray: (C, H, W) bool masks.
     """
     dcrf, unary_from_softmax = _densecrf()
-    height, width = image.shape
     masks = np.zeros(probs.shape, bool)
     for c, prob in enumerate(probs):
         box = bounding_box(prob > min_prob, (margin, margin))

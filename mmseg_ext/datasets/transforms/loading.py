@@ -8,8 +8,8 @@ from mmseg.registry import TRANSFORMS
 
 from mmseg_ext.utils.bitmask import rasterize_bitmask
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES
-from ..annotations import count_polygons_past_border, parse_annotation_file
 from mmseg_ext.utils.xray_io import decode_xray
+from ..annotations import count_polygons_past_border, parse_annotation_file
 
 
 @TRANSFORMS.register_module()

@@ -274,6 +274,7 @@ class MultiLabelSegmentorMixin:
             data_samples = [SegDataSample(metainfo=dict(ori_shape=seg_logits.shape[2:]))
                             for _ in range(num_images)]
         rule = self.mask_rule
+        thresholds = rule.thresholds(num_classes, seg_logits.device)
         output_probs = self.test_cfg.get('output_probs', False)
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
@@ -285,7 +286,6 @@ class MultiLabelSegmentorMixin:
                 if output_probs:
                     sample.set_data({'seg_logits': PixelData(data=probs)})
             else:
-                thresholds = rule.thresholds(num_classes, seg_logits.device)
                 mask = upsample_and_threshold(logits[0], meta['ori_shape'], thresholds,
                                               self.align_corners)
                 sample.set_data({'pred_sem_seg': PixelData(data=rule.finish(mask))})
