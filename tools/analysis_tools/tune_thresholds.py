@@ -14,7 +14,7 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
 
 import argparse
 import json
-from typing import Iterator, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -56,13 +56,14 @@ def val_predictions(model, dataset, num_classes: int) -> Iterator[Tuple[object, 
         yield sample, unpack_bits(sample.gt_sem_seg.data[0], num_classes)
 
 
-def dice_of(model, dataset, num_classes: int, rule: MaskRule) -> np.ndarray:
-    """(C,) Dice over the dataset of ``rule``'s masks (a second prediction pass, so a
-    costly cleanup or CRF runs once per image, not once per candidate threshold)."""
-    counts = []
+def dice_of(model, dataset, num_classes: int, rules: Sequence[MaskRule]) -> List[np.ndarray]:
+    """(C,) Dice over the dataset of each rule's masks, all from one second prediction
+    pass (a costly cleanup or CRF runs once per image, not once per candidate threshold)."""
+    counts: List[list] = [[] for _ in rules]
     for sample, gt in val_predictions(model, dataset, num_classes):
-        counts.append(dice_counts(rule(sample.seg_logits.data, sample.img_path), gt))
-    return dice_from_counts(np.stack(counts)).mean(axis=0)
+        for rule, rule_counts in zip(rules, counts):
+            rule_counts.append(dice_counts(rule(sample.seg_logits.data, sample.img_path), gt))
+    return [dice_from_counts(np.stack(c)).mean(axis=0) for c in counts]
 
 
 def main() -> None:
@@ -78,8 +79,9 @@ def main() -> None:
         search.add(sample.seg_logits.data, gt)
     best = search.best()
     default = search.dice_at([0.5] * len(classes))
-    cleaned = dice_of(model, dataset, len(classes),
-                      MaskRule(best['thresholds'].tolist(), cleanup=cleanup))
+    rules = [MaskRule(best['thresholds'].tolist(), cleanup=cleanup)]
+    rules += [MaskRule(crf=True)] if args.crf else []
+    cleaned, *crf_dice = dice_of(model, dataset, len(classes), rules)
     print(f'{"class":<12} {"Dice@0.5":>9} {"tuned":>7} {"thr":>5} {"+cleanup":>9}')
     for name, d0, d1, t, d2 in zip(classes, default, best['dice'], best['thresholds'], cleaned):
         print(f'{name:<12} {d0:9.4f} {d1:7.4f} {t:5.2f} {d2:9.4f}')
@@ -88,7 +90,7 @@ def main() -> None:
     verdict = 'helps' if cleaned.mean() > best['dice'].mean() else 'does not help'
     print(f'post-processing ({cleanup}) {verdict} on this validation fold')
     if args.crf:
-        crf = dice_of(model, dataset, len(classes), MaskRule(crf=True))
+        crf = crf_dice[0]
         verdict = 'helps' if crf.mean() > best['dice'].mean() else 'does not help'
         print(f'dense CRF: mean Dice {crf.mean():.4f} vs tuned thresholds '
               f'{best["dice"].mean():.4f}: {verdict} on this validation fold')
