@@ -40,10 +40,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 PY="$VENV/bin/python"
-PIP_BASE=("$PY" -m pip install --disable-pip-version-check -q)
-
-# setuptools<81: mmcv's setup.py and openmim import pkg_resources.
-"${PIP_BASE[@]}" "setuptools<81" wheel ninja
+# Every pip call below is constrained: setuptools<81 (mmcv's setup.py and openmim import
+# pkg_resources; torch>=2.6 asks for setuptools>=77.0.3, which would otherwise upgrade it past
+# 81), then, once torch is there, the torch and torchvision it has.
+CONSTRAINTS="$VENV/mmseg_ext_constraints.txt"
+grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/constraints.txt" > "$CONSTRAINTS"
+PIP=("$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS")
+"${PIP[@]}" setuptools wheel ninja
 
 # 1. torch: the user's choice, else the one already there, else the pinned build.
 have_torch() { "$PY" -c "import torch, torchvision" 2>/dev/null; }
@@ -56,7 +59,7 @@ else
   [ -n "${MMSEG_EXT_TORCH_INDEX:-}" ] && INDEX=(--extra-index-url "$MMSEG_EXT_TORCH_INDEX")
   log "installing ${TORCH_CHOICE:-$PINNED_TORCH}"
   # shellcheck disable=SC2086  # the spec is a list of requirements
-  "${PIP_BASE[@]}" "${INDEX[@]}" ${TORCH_CHOICE:-$PINNED_TORCH}
+  "${PIP[@]}" "${INDEX[@]}" ${TORCH_CHOICE:-$PINNED_TORCH}
 fi
 # Everything after this follows the torch that is there: its versions become constraints.
 read -r TORCH_VERSION TORCHVISION_VERSION TORCH_CUDA TORCH_INCLUDE < <("$PY" - <<'EOF'
@@ -66,10 +69,7 @@ print(version('torch'), version('torchvision'), torch.version.cuda or 'cpu',
       os.path.join(os.path.dirname(torch.__file__), 'include'))
 EOF
 )
-CONSTRAINTS="$VENV/mmseg_ext_constraints.txt"
-grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/constraints.txt" > "$CONSTRAINTS"
 printf 'torch==%s\ntorchvision==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" >> "$CONSTRAINTS"
-PIP=("${PIP_BASE[@]}" -c "$CONSTRAINTS")
 log "torch $TORCH_VERSION (CUDA $TORCH_CUDA), torchvision $TORCHVISION_VERSION"
 
 # 2. mmcv 2.1.0 with ops: no PyPI wheel for a recent torch -> build once per
