@@ -12,6 +12,6 @@ from .version import __version__
 register_safe_checkpoint_loader()
 register_atomic_local_backend()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
 
 __all__ = ['__version__']

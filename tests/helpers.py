@@ -54,3 +54,23 @@ def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64,
     cfg.default_hooks.logger.interval = 1
     cfg.log_level = 'WARNING'
     return cfg
+
+
+def run_tool(*args, env=None, check=True, timeout=1200):
+    """Run ``python tools/...`` from the checkout; return the finished process.
+
+    Args:
+        *args: The script and its arguments.
+        env (dict, optional): Environment; defaults to :func:`tests.conftest.tool_env`.
+        check (bool): Assert a zero exit status (with the output's tail).
+        timeout (int): Seconds.
+    """
+    import subprocess
+    import sys
+
+    from tests.conftest import tool_env
+    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env or tool_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc

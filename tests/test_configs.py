@@ -40,3 +40,35 @@ def test_misspelt_argument_names_component_and_argument(registry, cfg, word):
     import mmseg.registry as registries
     with pytest.raises(TypeError, match=rf"{cfg['type']}.*{word}"):
         getattr(registries, registry).build(cfg)
+
+
+FULL_SIZE = [p for p in CONFIGS if '/demo/' not in p]
+
+
+@pytest.mark.parametrize('path', FULL_SIZE, ids=lambda p: osp.basename(p))
+def test_full_size_configs_are_set_for_a_gpu(path, monkeypatch):
+    import os
+    cpus = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(32)))
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '4')  # torchrun, 4 GPUs: 32 / 4 - 1 workers each
+    cfg = Config.fromfile(path)
+    assert cfg.expected_device == 'cuda'
+    assert cfg.train_dataloader.num_workers == 7 and cfg.val_dataloader.num_workers == 4
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[loader].pin_memory and cfg[loader].persistent_workers
+    assert cfg.env_cfg.cudnn_benchmark and cfg.sync_bn == 'torch'
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=2)
+    assert cfg.auto_scale_lr.base_batch_size == cfg.train_dataloader.batch_size
+    monkeypatch.delenv('LOCAL_WORLD_SIZE')
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(64)))
+    assert Config.fromfile(path).train_dataloader.num_workers == 8  # the cap
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(cpus)))
+    assert Config.fromfile(path).train_dataloader.num_workers == max(1, min(8, cpus - 1))
+
+
+def test_demo_configs_keep_cpu_settings():
+    for path in (p for p in CONFIGS if '/demo/' in p):
+        cfg = Config.fromfile(path)
+        assert cfg.expected_device == 'cpu' and cfg.sync_bn is None
+        assert not cfg.env_cfg.cudnn_benchmark
+        assert cfg.train_dataloader.num_workers == 1 and not cfg.train_dataloader.pin_memory

@@ -17,10 +17,12 @@ import argparse
 import time
 
 import torch
+from mmengine.config import Config
 from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.device_report import check_expected_device
 from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
 from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_paths_by_name,
                                         read_search_result)
@@ -37,7 +39,9 @@ def main() -> None:
                         'tools/analysis_tools/search_ensemble.py (same --model order)')
     parser.add_argument('--crf', action='store_true',
                         help='refine masks with a dense CRF (optional pydensecrf2)')
-    parser.add_argument('--device', default=None)
+    parser.add_argument('--device', default=None,
+                        help='cuda[:N] or cpu; default: cuda if usable, else cpu (a config '
+                        'made for a GPU then stops with the reason)')
     args = parser.parse_args()
     # Everything that can be wrong with the inputs fails here, before any model loads.
     check_writable(args.submission)
@@ -46,8 +50,11 @@ def main() -> None:
     json_thresholds = load_thresholds(args.thresholds, classes) if args.thresholds else None
     search = read_search_result(args.search_json, classes, len(args.model)) \
         if args.search_json else None
-    members = [EnsembleMember(c, k, float(w), args.device)
-               for c, k, w in map(parse_member, args.model)]
+    specs = [parse_member(spec) for spec in args.model]
+    if args.device != 'cpu':  # --device cpu runs GPU configs on the CPU on purpose
+        expected = {Config.fromfile(config).get('expected_device', 'cpu') for config, *_ in specs}
+        check_expected_device('cuda' if 'cuda' in expected or args.device else 'cpu')
+    members = [EnsembleMember(c, k, float(w), args.device) for c, k, w in specs]
     # The first member's test_cfg (threshold, cleanup), overridden by --thresholds, then by
     # --search-json's thresholds.
     rule = mask_rule_for(members[0].model.test_cfg, json_thresholds,

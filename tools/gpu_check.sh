@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# First minute on a (GPU) machine, one command:
+# First minutes on a (GPU) machine, one command:
 #   bash tools/gpu_check.sh [WORK_DIR]
-# Reports the device, trains the demo config for 20 iterations (--amp on a GPU; float32 on a
-# CPU), writes a submission with tools/test.py, checks that the device RLE path writes the
-# same rows as the CPU path, and prints it/s and peak (GPU) memory. Runs on a CPU too (CI).
+# Reports the device; trains the demo config for 20 iterations (--amp on a GPU; float32 on a
+# CPU); writes a submission with tools/test.py; checks that the device RLE path writes the same
+# rows as the CPU path; with two or more GPUs (or GPU_CHECK_DIST=1) tests with 2 processes
+# through tools/dist_test.sh and compares the CSVs; then runs full-size HRNet-W48 training
+# steps (configs/hrnet/hrnet_w48_hand.py, 2048² phantoms, 1024 input, batch 2, --amp) and
+# prints it/s, data wait and peak GPU memory of both runs. Runs on a CPU too (CI): the W48
+# step then runs once, in float32, with --cfg-options expected_device=cpu.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,8 +18,9 @@ ITERS=20
 rm -rf "$WORK"
 "$PY" -m mmseg_ext.utils.device_report
 "$PY" tools/dataset_converters/make_phantoms.py "$WORK/data" --num-ids 5 --size 512 --seed 0
+GPUS=$("$PY" -c 'import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)')
 AMP=()
-"$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' && AMP=(--amp)
+[ "$GPUS" -gt 0 ] && AMP=(--amp)
 DATA=(train_dataloader.dataset.data_root="$WORK/data/train"
       val_dataloader.dataset.data_root="$WORK/data/train"
       test_dataloader.dataset.data_root="$WORK/data/test")
@@ -25,5 +30,22 @@ DATA=(train_dataloader.dataset.data_root="$WORK/data/train"
 "$PY" tools/test.py "$CFG" "$WORK/train/iter_$ITERS.pth" --work-dir "$WORK/test" \
   --submission "$WORK/submission.csv" --cfg-options "${DATA[@]}"
 "$PY" tools/analysis_tools/check_submission.py "$WORK/submission.csv" "$WORK/data/test/DCM"
+if [ "$GPUS" -ge 2 ] || [ "${GPU_CHECK_DIST:-0}" = 1 ]; then
+  PYTHON="$PY" bash tools/dist_test.sh "$CFG" "$WORK/train/iter_$ITERS.pth" 2 \
+    --work-dir "$WORK/test2" --submission "$WORK/submission_2proc.csv" --cfg-options "${DATA[@]}"
+  cmp "$WORK/submission.csv" "$WORK/submission_2proc.csv" \
+    && echo "gpu_check: 2-process dist_test.sh wrote the same CSV bytes as 1 process" \
+    || echo "gpu_check: 2-process CSV differs from 1 process (GPU kernels may round differently)"
+fi
+# Full-size HRNet-W48 steps: the seed's input (1024, batch 2) from 2048² images.
+W48_ITERS=10
+W48=(train_dataloader.dataset.data_root="$WORK/data2048/train"
+     val_dataloader.dataset.data_root="$WORK/data2048/train"
+     default_hooks.logger.interval=1 default_hooks.checkpoint.save_last=False)
+if [ "$GPUS" -eq 0 ]; then W48_ITERS=1; W48+=(expected_device=cpu); fi
+"$PY" tools/dataset_converters/make_phantoms.py "$WORK/data2048" --num-ids 5 --size 2048 \
+  --seed 0 --num-test-ids 0
+"$PY" tools/train.py configs/hrnet/hrnet_w48_hand.py --work-dir "$WORK/w48" "${AMP[@]}" \
+  --cfg-options "${W48[@]}" train_cfg.max_iters=$W48_ITERS train_cfg.val_interval=1000
 "$PY" tools/analysis_tools/gpu_check_report.py "$WORK/train" "$WORK/submission.csv" \
-  "$WORK/data/test/DCM"
+  "$WORK/data/test/DCM" --fullsize-work-dir "$WORK/w48"

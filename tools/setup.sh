@@ -71,6 +71,7 @@ EOF
 )
 printf 'torch==%s\ntorchvision==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" >> "$CONSTRAINTS"
 log "torch $TORCH_VERSION (CUDA $TORCH_CUDA), torchvision $TORCHVISION_VERSION"
+"$PY" "$ROOT/mmseg_ext/utils/device_report.py" --check-torch  # oldest supported: 2.6
 
 # 2. mmcv 2.1.0 with ops: no PyPI wheel for a recent torch -> build once per
 #    (python, torch, CUDA, ops) and cache the wheel under that key.
@@ -84,6 +85,15 @@ if [ "${MMSEG_EXT_SETUP_PRINT_BUILD_DECISION:-0}" = 1 ]; then
   # For tests: what mmcv's setup.py (lines 164, 255) decides in the build's environment.
   env "${BUILD_ENV[@]}" "$PY" -c "import os, torch; print('mmcv CUDA extension:',
     torch.cuda.is_available() or os.getenv('FORCE_CUDA', '0') == '1')"
+  exit 0
+fi
+if [ "${MMSEG_EXT_SETUP_UNTIL:-}" = mmcv-metadata ]; then
+  # For tests: the fresh path up to mmcv's metadata step (its setup.py imports pkg_resources).
+  META="$(mktemp -d)"
+  env "${BUILD_ENV[@]}" "$PY" -m pip download --disable-pip-version-check -q --no-deps \
+    --no-binary mmcv --no-build-isolation -c "$CONSTRAINTS" -d "$META" "mmcv==$MMCV_VERSION"
+  rm -rf "$META"
+  log "mmcv $MMCV_VERSION metadata generated"
   exit 0
 fi
 PY_TAG=$("$PY" -c 'import sys; print("py%d%d" % sys.version_info[:2])')

@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.device_report import check_expected_device
 from mmseg_ext.utils.launch import add_common_args, check_checkpoint_readable, load_config
 from mmseg_ext.utils.mask_rule import load_thresholds
 from mmseg_ext.utils.submission import check_writable
@@ -27,7 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and submit) a multi-label segmentor')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='dump predictions (pickle) to this file')
+    parser.add_argument('--out', help='folder: one <image>.npz of packed masks per image, '
+                        'written as predicted (read back: mmseg_ext.utils.bitmask.load_mask_file)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
@@ -39,8 +41,10 @@ def parse_args() -> argparse.Namespace:
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    """Draw every test image (MultiLabelVisualizationHook: all classes, overlaps mixed)."""
     hook = cfg.default_hooks.visualization
     hook['draw'] = True
+    hook['interval'] = 1
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time
@@ -56,6 +60,7 @@ def main() -> None:
     if args.submission:
         check_writable(args.submission)
     cfg = load_config(args)
+    check_expected_device(cfg.get('expected_device', 'cpu'))
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
@@ -71,7 +76,7 @@ def main() -> None:
             dict(type='SubmissionHook', out_file=args.submission)]
     if args.out:
         cfg.test_evaluator = [cfg.test_evaluator] if cfg.get('test_evaluator') else []
-        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+        cfg.test_evaluator.append(dict(type='MaskDump', out_dir=args.out))
     runner = Runner.from_cfg(cfg)
     runner.test()
 

@@ -20,7 +20,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
-from mmseg_ext.utils.device_report import describe_device
+from mmseg_ext.utils.device_report import check_amp_dtype, check_expected_device
 from mmseg_ext.utils.launch import add_common_args, load_config
 
 
@@ -33,6 +33,9 @@ def parse_args() -> argparse.Namespace:
                         help='automatic mixed precision training (GPU; ignored on a CPU)')
     parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
                         help='autocast dtype with --amp (bfloat16 needs no loss scaling)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate linearly with the total batch '
+                        '(auto_scale_lr.base_batch_size in the config)')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -41,34 +44,30 @@ def enable_amp(cfg, dtype: str) -> None:
     """mmengine's AmpOptimWrapper (it needs a GPU: on a CPU, warn and train in float32).
 
     The losses sum in float32 and BCE runs in float32 whatever the autocast
-    dtype; prediction thresholds float32 probabilities.
+    dtype; prediction thresholds float32 probabilities. bfloat16 on a GPU
+    without bfloat16 units (capability < 8.0) is refused.
     """
     if not torch.cuda.is_available():
         print_log('--amp needs a GPU; training in float32 on the CPU', logger='current',
                   level=logging.WARNING)
         return
+    check_amp_dtype(dtype)
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.dtype = dtype
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic' if dtype == 'float16' else 1.0)
 
 
-def warn_if_gpu_config_on_cpu(cfg) -> None:
-    """A full-size config on a CPU runs for days: say so, and why no GPU is used."""
-    if cfg.get('expected_device', 'cpu') == 'cuda' and not torch.cuda.is_available():
-        print_log('This config is made for a GPU, but training starts on the CPU '
-                  '(seconds to minutes per iteration at full size).\n' +
-                  '\n'.join(describe_device()), logger='current', level=logging.WARNING)
-
-
 def main() -> None:
     args = parse_args()
     cfg = load_config(args)
+    check_expected_device(cfg.get('expected_device', 'cpu'))
     if args.amp:
         enable_amp(cfg, args.amp_dtype)
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
     cfg.resume = args.resume or cfg.get('resume', False)
     os.makedirs(cfg.work_dir, exist_ok=True)
     runner = Runner.from_cfg(cfg)
-    warn_if_gpu_config_on_cpu(cfg)
     runner.train()
 
 

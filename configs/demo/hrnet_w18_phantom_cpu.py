@@ -6,6 +6,9 @@ data_root = 'data/phantoms/train'
 test_root = 'data/phantoms/test'
 img_scale = (256, 256)
 expected_device = 'cpu'
+# CPU settings: no pinned memory, no cuDNN, no SyncBN (gloo on a CPU has none).
+env_cfg = dict(cudnn_benchmark=False)
+sync_bn = None
 
 model = dict(
     backbone=dict(extra=dict(
@@ -45,10 +48,12 @@ tta_pipeline = [
     ]),
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=1,
+    batch_size=4, num_workers=1, pin_memory=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, pipeline=val_pipeline))
-test_dataloader = dict(num_workers=1, dataset=dict(data_root=test_root, pipeline=test_pipeline))
+val_dataloader = dict(num_workers=1, pin_memory=False,
+                      dataset=dict(data_root=data_root, pipeline=val_pipeline))
+test_dataloader = dict(num_workers=1, pin_memory=False,
+                       dataset=dict(data_root=test_root, pipeline=test_pipeline))
 
 max_iters = 400
 optim_wrapper = dict(optimizer=dict(lr=2e-3))

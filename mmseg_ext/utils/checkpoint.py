@@ -18,6 +18,8 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .device_report import check_torch_version
+
 
 class UnsafeCheckpointError(RuntimeError):
     """Raised when a checkpoint's pickle needs a global that is not allowed."""
@@ -108,6 +110,12 @@ def load_local_checkpoint(filename: str,
 
 
 def register_safe_checkpoint_loader() -> None:
-    """Make mmengine use :func:`load_local_checkpoint` for local paths."""
+    """Make mmengine use :func:`load_local_checkpoint` for local paths.
+
+    Raises:
+        DeviceError: On a torch older than 2.6, whose ``add_safe_globals`` takes
+            no ``(callable, name)`` entries: every checkpoint load would fail.
+    """
+    check_torch_version()
     allow_mmengine_checkpoint_globals()
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)

@@ -1,19 +1,48 @@
 """Which device torch will train on, and why a visible GPU cannot be used.
 
 ``python -m mmseg_ext.utils.device_report`` prints it (``tools/setup.sh`` does
-after installing); ``tools/train.py`` warns with the same words when a config
-made for a GPU starts on a CPU.
+after installing). :func:`check_expected_device` is what ``tools/train.py``,
+``tools/test.py`` and ``tools/ensemble.py`` call before building a model: a
+config made for a GPU (``expected_device = 'cuda'``) stops there, with the
+reason and the remedy, when CUDA cannot run this torch's kernels.
 """
 import subprocess
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 # Oldest Linux driver each CUDA major version runs on (NVIDIA's compatibility table).
 MIN_DRIVER = {11: 450, 12: 525, 13: 580}
-REMEDY = ('install a torch built for this machine, e.g. a CUDA 12 build: remove .venv, then '
-          'MMSEG_EXT_TORCH="torch==2.5.1 torchvision==0.20.1" '
-          'MMSEG_EXT_TORCH_INDEX=https://download.pytorch.org/whl/cu121 bash tools/setup.sh')
+# The oldest torch mmseg_ext supports: weights_only loading of mmengine checkpoints needs
+# add_safe_globals((callable, 'module.name')) entries, which torch accepts from 2.6 on.
+MIN_TORCH = (2, 6)
+# Installed and run by this project (README): PyPI's torch 2.6.0 is a CUDA 12.4 build with
+# kernels for compute capability 5.0-9.0 (the V100's 7.0 too), for drivers >= 525.
+COMPAT_TORCH = 'torch==2.6.0 torchvision==0.21.0'
+REMEDY = (f'install a torch built for this machine: remove .venv, then '
+          f'MMSEG_EXT_TORCH="{COMPAT_TORCH}" bash tools/setup.sh (CUDA 12.4, kernels for '
+          'compute capability 5.0-9.0, driver >= 525)')
+CPU_OVERRIDE = '--cfg-options expected_device=cpu'
+
+
+class DeviceError(RuntimeError):
+    """Raised before the work starts when the device a config expects cannot run it."""
+
+
+def torch_version_tuple(version: str) -> Tuple[int, int]:
+    """``'2.6.0+cu124'`` -> ``(2, 6)``."""
+    major, minor = version.split('+')[0].split('.')[:2]
+    return int(major), int(''.join(c for c in minor if c.isdigit()) or 0)
+
+
+def check_torch_version(version: Optional[str] = None) -> None:
+    """Raise :class:`DeviceError` for a torch older than :data:`MIN_TORCH`."""
+    version = version or torch.__version__
+    if torch_version_tuple(version) < MIN_TORCH:
+        raise DeviceError(
+            f'torch {version} is older than mmseg_ext supports ({MIN_TORCH[0]}.{MIN_TORCH[1]}: '
+            'its weights_only loading cannot read mmengine checkpoints safely). Remedy: '
+            f'{REMEDY}')
 
 
 def nvidia_smi_gpus() -> List[Dict[str, str]]:
@@ -73,6 +102,75 @@ def gpu_problems(gpus: Sequence[Dict[str, str]], cuda_available: bool,
     return problems
 
 
+def current_gpu_problems(archs: Sequence[str]) -> List[str]:
+    """Why the GPU torch reports as available has no kernels in this build.
+
+    ``torch.cuda.is_available()`` is True on a V100 with a CUDA 13 build, and the
+    first kernel then fails; ``nvidia-smi`` may also be missing in a container.
+    """
+    major, minor = torch.cuda.get_device_capability()
+    cap = f'{major}.{minor}'
+    if not archs or arch_supported(cap, archs):
+        return []
+    return [f'{torch.cuda.get_device_name()} (compute capability {cap}): this torch (CUDA '
+            f'{torch.version.cuda}) has no kernels for compute capability {cap} (built for '
+            f'{" ".join(archs)})']
+
+
+def gpu_problems_here() -> List[str]:
+    """Why a GPU on this machine cannot run this torch: empty when none is listed or all can."""
+    available = torch.cuda.is_available()
+    archs = compiled_archs()
+    problems = gpu_problems(nvidia_smi_gpus(), available, torch.version.cuda, archs)
+    if available and not problems:
+        problems = current_gpu_problems(archs)
+    return problems
+
+
+def cuda_problems() -> List[str]:
+    """Why CUDA cannot run this torch here (no GPU at all included): empty when it can."""
+    problems = gpu_problems_here()
+    if not problems and not torch.cuda.is_available():
+        build = f'CUDA {torch.version.cuda}' if torch.version.cuda else 'a CPU-only build'
+        problems = [f'torch {torch.__version__} ({build}) sees no GPU and nvidia-smi lists none']
+    return problems
+
+
+def check_expected_device(expected_device: str) -> None:
+    """Stop before the work when a config made for a GPU cannot use one.
+
+    Args:
+        expected_device (str): The config's ``expected_device`` (``'cuda'`` for
+            the full-size configs, ``'cpu'`` for the demo ones).
+
+    Raises:
+        DeviceError: With the reason, the remedy and the override.
+    """
+    if expected_device != 'cuda':
+        return
+    problems = cuda_problems()
+    if problems:
+        raise DeviceError(
+            'This config is made for a GPU (expected_device=\'cuda\'), but CUDA cannot run '
+            'here:\n' + '\n'.join(f'  {p}' for p in problems) + f'\n  remedy: {REMEDY}'
+            f'\n  or run it on the CPU anyway (slow): {CPU_OVERRIDE}')
+
+
+def check_amp_dtype(dtype: str) -> None:
+    """Refuse bfloat16 autocast on a GPU without bfloat16 units (capability < 8.0).
+
+    Raises:
+        DeviceError: Naming float16, which such a GPU runs.
+    """
+    if dtype != 'bfloat16' or not torch.cuda.is_available():
+        return
+    major, minor = torch.cuda.get_device_capability()
+    if major < 8:
+        raise DeviceError(
+            f'--amp-dtype bfloat16 needs compute capability >= 8.0; '
+            f'{torch.cuda.get_device_name()} is {major}.{minor}: use --amp-dtype float16')
+
+
 def describe_device() -> List[str]:
     """Lines saying which device training will use and, if a GPU is unusable, why."""
     available = torch.cuda.is_available()
@@ -83,13 +181,21 @@ def describe_device() -> List[str]:
                  f'{major}.{minor}), torch {torch.__version__}, CUDA {torch.version.cuda}']
     else:
         lines = [f'device: CPU ({torch.get_num_threads()} threads), torch {torch.__version__}']
-    problems = gpu_problems(nvidia_smi_gpus(), available, torch.version.cuda, compiled_archs())
+    problems = gpu_problems_here()
     if problems:
         lines += [f'  GPU not usable: {p}' for p in problems] + [f'  remedy: {REMEDY}']
     return lines
 
 
 def main() -> None:
+    """Print the device report; ``--check-torch`` only checks the torch version (setup.sh)."""
+    import sys
+    if '--check-torch' in sys.argv[1:]:
+        try:
+            check_torch_version()
+        except DeviceError as err:
+            sys.exit(str(err))
+        return
     print('\n'.join(describe_device()))
 
 

@@ -21,6 +21,7 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     cfg.env_cfg = {**cfg.get('env_cfg', {}), 'dist_cfg': dict(backend='gloo')}
+    cfg.sync_bn = None  # torch's SyncBatchNorm runs on GPUs only
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
 
 

@@ -7,7 +7,9 @@ from tests.conftest import REPO_ROOT, tool_env
 
 
 def test_gpu_check_runs_and_device_rle_matches(tmp_path):
-    env = dict(tool_env(), PYTHON=sys.executable)
+    # the 2-process branch too (on a GPU machine it runs with two GPUs); one thread per
+    # process on both sides, as torchrun sets, so the CSV bytes compare equal
+    env = dict(tool_env(), PYTHON=sys.executable, GPU_CHECK_DIST='1', OMP_NUM_THREADS='1')
     proc = subprocess.run(['bash', 'tools/gpu_check.sh', str(tmp_path / 'check')],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
@@ -17,3 +19,6 @@ def test_gpu_check_runs_and_device_rle_matches(tmp_path):
     assert re.search(r'RLE of 58 rows on \w+ \(torch path\) vs numpy path: 0 differ',
                      proc.stdout)
     assert 'OK: 2 images, 58 rows' in proc.stdout
+    assert '2-process dist_test.sh wrote the same CSV bytes as 1 process' in proc.stdout
+    assert re.search(r'full-size HRNet-W48 \(1024 input, batch 2\), 1 iterations: [0-9.]+ it/s',
+                     proc.stdout)

@@ -61,3 +61,53 @@ def test_mmcv_builds_cpu_ops_by_default_where_a_gpu_is_visible(gpu_machine):
 
 def test_cuda_ops_only_on_opt_in(gpu_machine):
     assert _decision(dict(gpu_machine, MMSEG_EXT_MMCV_CUDA='1')) == 'mmcv CUDA extension: True'
+
+
+def _fresh_checkout(tmp_path):
+    """The files setup.sh needs up to mmcv's build, in a folder with no .venv."""
+    import shutil
+    root = tmp_path / 'checkout'
+    for rel in ('tools/setup.sh', 'mmseg_ext/utils/device_report.py'):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(REPO_ROOT, rel), root / rel)
+    shutil.copytree(os.path.join(REPO_ROOT, 'requirements'), root / 'requirements')
+    return root
+
+
+def test_fresh_machine_reaches_the_mmcv_build(tmp_path):
+    """No .venv, an empty home (no wheel cache): torch's install must not lift setuptools
+    past 80 (it asks for >= 77.0.3), or mmcv's setup.py fails on ``import pkg_resources``."""
+    root = _fresh_checkout(tmp_path)
+    home = tmp_path / 'home'
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('PYTHONPATH', 'VIRTUAL_ENV', 'MMSEG_EXT_CACHE', 'MMSEG_EXT_TORCH')}
+    env.update(HOME=str(home), MMSEG_EXT_SETUP_UNTIL='mmcv-metadata')
+    proc = subprocess.run(['bash', 'tools/setup.sh'], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'installing torch==' in proc.stdout  # the fresh path: torch installed into .venv
+    assert 'mmcv 2.1.0 metadata generated' in proc.stdout
+    venv_py = str(root / '.venv' / 'bin' / 'python')
+    check = subprocess.run(
+        [venv_py, '-c', 'import pkg_resources, setuptools; print(setuptools.__version__)'],
+        capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert int(check.stdout.split('.')[0]) < 81
+    assert not os.listdir(home / '.cache' / 'mmseg_ext' / 'wheels')
+
+
+def test_setup_refuses_a_torch_older_than_supported(tmp_path, gpu_machine):
+    """torch 2.5 cannot read our allow-list: setup stops after torch, naming the remedy."""
+    torch_init = os.path.join(gpu_machine['PYTHONPATH'], 'torch', '__init__.py')
+    with open(torch_init) as f:
+        source = f.read().replace("'2.14.1'", "'2.5.1'")
+    with open(torch_init, 'w') as f:
+        f.write(source)
+    proc = subprocess.run(
+        ['bash', 'tools/setup.sh'], cwd=REPO_ROOT,
+        env=dict(gpu_machine, MMSEG_EXT_TORCH='keep'), capture_output=True, text=True,
+        timeout=600)
+    assert proc.returncode != 0
+    assert 'torch 2.5.1 is older than mmseg_ext supports (2.6' in proc.stderr
+    assert 'MMSEG_EXT_TORCH="torch==2.6.0' in proc.stderr

@@ -1,6 +1,7 @@
 """The closing part of ``tools/gpu_check.sh``: speed, peak memory, device RLE == CPU RLE.
 
-``python tools/analysis_tools/gpu_check_report.py TRAIN_WORK_DIR SUBMISSION_CSV IMAGE_ROOT``
+``python tools/analysis_tools/gpu_check_report.py TRAIN_WORK_DIR SUBMISSION_CSV IMAGE_ROOT
+[--fullsize-work-dir W48_WORK_DIR]``
 """
 import os.path as osp
 import sys
@@ -23,15 +24,23 @@ from mmseg_ext.utils.xray_io import read_xray_shape
 
 
 def training_speed(work_dir: str) -> dict:
-    """Iterations per second (logged iterations after the first) and peak memory (MB)."""
+    """Iterations per second and seconds waiting for data (logged iterations after the first),
+    and peak memory (MB)."""
     logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not logs:
         raise FileNotFoundError(f'{work_dir}: no */vis_data/scalars.json training log')
     with open(logs[-1]) as f:
         entries = [json.loads(line) for line in f if '"loss' in line]
-    times = [e['time'] for e in entries[1:]] or [e['time'] for e in entries]
+    steady = entries[1:] or entries
     memory = [e['memory'] for e in entries if 'memory' in e]
-    return dict(it_per_s=1.0 / float(np.mean(times)), peak_memory_mb=max(memory, default=None))
+    return dict(it_per_s=1.0 / float(np.mean([e['time'] for e in steady])),
+                data_s=float(np.mean([e['data_time'] for e in steady])),
+                iters=len(entries), peak_memory_mb=max(memory, default=None))
+
+
+def memory_text(speed: dict) -> str:
+    return (f'{speed["peak_memory_mb"]} MB (torch.cuda.max_memory_allocated)'
+            if speed['peak_memory_mb'] is not None else 'n/a on a CPU')
 
 
 def device_rle_mismatches(csv_path: str, image_root: str, device: torch.device) -> tuple:
@@ -53,14 +62,18 @@ def main() -> None:
     parser.add_argument('train_work_dir')
     parser.add_argument('submission')
     parser.add_argument('image_root')
+    parser.add_argument('--fullsize-work-dir', help='work dir of the full-size W48 steps')
     args = parser.parse_args()
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     speed = training_speed(args.train_work_dir)
     rows, mismatches = device_rle_mismatches(args.submission, args.image_root, device)
-    memory = (f'{speed["peak_memory_mb"]} MB (torch.cuda.max_memory_allocated)'
-              if speed['peak_memory_mb'] is not None else 'n/a on a CPU')
     print(f'gpu_check: device {device}; training {speed["it_per_s"]:.2f} it/s; '
-          f'peak GPU memory {memory}')
+          f'peak GPU memory {memory_text(speed)}')
+    if args.fullsize_work_dir:
+        full = training_speed(args.fullsize_work_dir)
+        print(f'gpu_check: full-size HRNet-W48 (1024 input, batch 2), {full["iters"]} '
+              f'iterations: {full["it_per_s"]:.2f} it/s, {full["data_s"]:.3f} s/iter waiting '
+              f'for data; peak GPU memory {memory_text(full)}')
     print(f'gpu_check: RLE of {rows} rows on {device} (torch path) vs numpy path: '
           f'{mismatches} differ')
     if mismatches:

@@ -44,23 +44,34 @@ tta_pipeline = [
     ]),
 ]
 
+# Loader workers per training process (one process per GPU): the CPUs this process may use,
+# shared by the processes of this node (torchrun's LOCAL_WORLD_SIZE), one kept for the main
+# process, at most 8 (README: one worker makes ~N samples/s of this pipeline).
+# Override: --cfg-options train_dataloader.num_workers=N. (__import__, not an import
+# statement: mmengine reads a config with `import os` in a virtualenv as a lazy-import one.)
+_os = __import__('os')
+num_workers = max(1, min(8, len(_os.sched_getaffinity(0))
+                         // int(_os.environ.get('LOCAL_WORLD_SIZE', 1)) - 1))
 train_dataloader = dict(
     batch_size=2,
-    num_workers=2,
+    num_workers=num_workers,
+    pin_memory=True,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, fold=fold, num_folds=num_folds,
                  split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
-    num_workers=2,
+    num_workers=min(num_workers, 4),
+    pin_memory=True,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, fold=fold, num_folds=num_folds,
                  split='val', pipeline=val_pipeline))
 test_dataloader = dict(
     batch_size=1,
-    num_workers=2,
+    num_workers=min(num_workers, 4),
+    pin_memory=True,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=test_root, test_mode=True,

@@ -1,4 +1,5 @@
+from .multilabel_visualization_hook import MultiLabelVisualizationHook
 from .staged_loss_weight_hook import StagedLossWeightHook
 from .submission_hook import SubmissionHook
 
-__all__ = ['SubmissionHook', 'StagedLossWeightHook']
+__all__ = ['SubmissionHook', 'StagedLossWeightHook', 'MultiLabelVisualizationHook']

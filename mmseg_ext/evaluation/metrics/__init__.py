@@ -1,3 +1,4 @@
 from .dice_metric import DiceMetric
+from .mask_dump import MaskDump
 
-__all__ = ['DiceMetric']
+__all__ = ['DiceMetric', 'MaskDump']
