@@ -21,11 +21,13 @@ rm -rf "$WORK"
 GPUS=$("$PY" -c 'import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)')
 AMP=()
 [ "$GPUS" -gt 0 ] && AMP=(--amp)
+# every iteration logged with its own time (mmengine otherwise logs a 10-iteration mean)
+PER_ITER_LOG=(default_hooks.logger.interval=1 log_processor.window_size=1)
 DATA=(train_dataloader.dataset.data_root="$WORK/data/train"
       val_dataloader.dataset.data_root="$WORK/data/train"
       test_dataloader.dataset.data_root="$WORK/data/test")
 "$PY" tools/train.py "$CFG" --work-dir "$WORK/train" "${AMP[@]}" --cfg-options "${DATA[@]}" \
-  train_cfg.max_iters=$ITERS train_cfg.val_interval=$ITERS default_hooks.logger.interval=5 \
+  train_cfg.max_iters=$ITERS train_cfg.val_interval=$ITERS "${PER_ITER_LOG[@]}" \
   default_hooks.checkpoint.interval=$ITERS
 "$PY" tools/test.py "$CFG" "$WORK/train/iter_$ITERS.pth" --work-dir "$WORK/test" \
   --submission "$WORK/submission.csv" --cfg-options "${DATA[@]}"
@@ -41,7 +43,7 @@ fi
 W48_ITERS=10
 W48=(train_dataloader.dataset.data_root="$WORK/data2048/train"
      val_dataloader.dataset.data_root="$WORK/data2048/train"
-     default_hooks.logger.interval=1 default_hooks.checkpoint.save_last=False)
+     "${PER_ITER_LOG[@]}" default_hooks.checkpoint.save_last=False)
 if [ "$GPUS" -eq 0 ]; then W48_ITERS=1; W48+=(expected_device=cpu); fi
 "$PY" tools/dataset_converters/make_phantoms.py "$WORK/data2048" --num-ids 5 --size 2048 \
   --seed 0 --num-test-ids 0

@@ -71,7 +71,7 @@ EOF
 )
 printf 'torch==%s\ntorchvision==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" >> "$CONSTRAINTS"
 log "torch $TORCH_VERSION (CUDA $TORCH_CUDA), torchvision $TORCHVISION_VERSION"
-"$PY" "$ROOT/mmseg_ext/utils/device_report.py" --check-torch  # oldest supported: 2.6
+"$PY" "$ROOT/mmseg_ext/utils/torch_support.py"  # stops on a torch older than supported
 
 # 2. mmcv 2.1.0 with ops: no PyPI wheel for a recent torch -> build once per
 #    (python, torch, CUDA, ops) and cache the wheel under that key.

@@ -18,7 +18,7 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .device_report import check_torch_version
+from .torch_support import check_torch_version
 
 
 class UnsafeCheckpointError(RuntimeError):

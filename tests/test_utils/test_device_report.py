@@ -4,9 +4,9 @@ import re
 import pytest
 
 from mmseg_ext.utils import device_report
-from mmseg_ext.utils.device_report import (MIN_TORCH, REMEDY, DeviceError, arch_supported,
-                                           check_amp_dtype, check_expected_device,
-                                           check_torch_version, describe_device, gpu_problems,
+from mmseg_ext.utils.device_report import (arch_supported, check_amp_dtype,
+                                           check_expected_device, describe_device, gpu_problems)
+from mmseg_ext.utils.torch_support import (MIN_TORCH, REMEDY, DeviceError, check_torch_version,
                                            torch_version_tuple)
 
 CU130_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
