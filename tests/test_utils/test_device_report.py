@@ -40,6 +40,7 @@ def test_cpu_only_torch_and_working_gpu():
 def test_report_gives_the_remedy_when_a_listed_gpu_is_unusable(monkeypatch):
     monkeypatch.setattr(device_report, 'nvidia_smi_gpus', lambda: [OLD_DRIVER_A100])
     monkeypatch.setattr(device_report.torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(device_report.torch.version, 'cuda', '13.0')  # as torch 2.14.1
     lines = describe_device()
     assert lines[0].startswith('device: CPU')
     assert any('GPU not usable' in ln and 'too old' in ln for ln in lines)
