@@ -7,10 +7,14 @@ augmentations, PackSegInputs). Seed: cv2.imread -> float32/255 at full size ->
 per-class fillPoly into an (H, W, 29) uint8 array -> albumentations-style
 cv2.resize of image and mask to 1024.
 
-    python benchmarks/data_pipeline.py [--num 4] [--size 2048]
+    python benchmarks/data_pipeline.py [--num 4] [--size 2048] [--gpu-step-s 0.155 0.216]
+
+Ours runs in one process, as one dataloader worker does: from its samples/s and a GPU's
+seconds per training step (batch 2) it prints how many workers keep that GPU fed.
 """
 import argparse
 import json
+import math
 import os.path as osp
 import sys
 import tempfile
@@ -40,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--num', type=int, default=4, help='images (2 per ID)')
     parser.add_argument('--size', type=int, default=2048)
+    parser.add_argument('--gpu-step-s', type=float, nargs='*', default=[0.155, 0.216],
+                        help='seconds per training step (batch 2) of the GPU to feed; default: '
+                        'HRNet-W18 --amp bfloat16 / float16 on an H200 (README)')
     args = parser.parse_args()
     cv2.setNumThreads(1)
     from mmengine.config import Config
@@ -72,6 +79,13 @@ def main() -> None:
     print(f'{n} samples of {args.size}², resize to 1024, 29 classes:')
     print(f'  ours {n / result["ours_s"]:.2f} samples/s, seed {n / result["reference_s"]:.2f} '
           f'samples/s, ratio {result["speedup"]:.2f}x (goal >= 2x)')
+    per_worker = n / result['ours_s']
+    batch = cfg.train_dataloader.batch_size
+    for step_s in args.gpu_step_s:
+        need = batch / step_s
+        print(f'  a GPU step of {step_s:.3f} s at batch {batch} takes {need:.1f} samples/s: '
+              f'{need / per_worker:.2f} workers at {per_worker:.1f} samples/s each '
+              f'-> {math.ceil(need / per_worker)}')
 
 
 if __name__ == '__main__':

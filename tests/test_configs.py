@@ -49,11 +49,11 @@ FULL_SIZE = [p for p in CONFIGS if '/demo/' not in p]
 def test_full_size_configs_are_set_for_a_gpu(path, monkeypatch):
     import os
     cpus = len(os.sched_getaffinity(0))
-    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(32)))
-    monkeypatch.setenv('LOCAL_WORLD_SIZE', '4')  # torchrun, 4 GPUs: 32 / 4 - 1 workers each
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(16)))
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '8')  # torchrun, 8 GPUs: 16 / 8 - 1 workers each
     cfg = Config.fromfile(path)
     assert cfg.expected_device == 'cuda'
-    assert cfg.train_dataloader.num_workers == 7 and cfg.val_dataloader.num_workers == 4
+    assert cfg.train_dataloader.num_workers == 1 and cfg.val_dataloader.num_workers == 1
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader].pin_memory and cfg[loader].persistent_workers
     assert cfg.env_cfg.cudnn_benchmark and cfg.sync_bn == 'torch'
@@ -61,9 +61,9 @@ def test_full_size_configs_are_set_for_a_gpu(path, monkeypatch):
     assert cfg.auto_scale_lr.base_batch_size == cfg.train_dataloader.batch_size
     monkeypatch.delenv('LOCAL_WORLD_SIZE')
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(64)))
-    assert Config.fromfile(path).train_dataloader.num_workers == 8  # the cap
+    assert Config.fromfile(path).train_dataloader.num_workers == 4  # the cap
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(cpus)))
-    assert Config.fromfile(path).train_dataloader.num_workers == max(1, min(8, cpus - 1))
+    assert Config.fromfile(path).train_dataloader.num_workers == max(1, min(4, cpus - 1))
 
 
 def test_demo_configs_keep_cpu_settings():

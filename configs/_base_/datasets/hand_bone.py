@@ -44,13 +44,14 @@ tta_pipeline = [
     ]),
 ]
 
-# Loader workers per training process (one process per GPU): the CPUs this process may use,
-# shared by the processes of this node (torchrun's LOCAL_WORLD_SIZE), one kept for the main
-# process, at most 8 (README: one worker makes ~N samples/s of this pipeline).
-# Override: --cfg-options train_dataloader.num_workers=N. (__import__, not an import
-# statement: mmengine reads a config with `import os` in a virtualenv as a lazy-import one.)
+# Loader workers per process (one process per GPU): the CPUs this process may use, shared by
+# the processes of this node (torchrun's LOCAL_WORLD_SIZE), one kept for the main process, at
+# most 4. One worker makes 16-20 samples/s of this pipeline on a 2-core CPU; an H200 trains
+# W18/W48 at batch 2 on 9-13 samples/s (README). Override: --cfg-options
+# train_dataloader.num_workers=N. (__import__, not an import statement: mmengine reads a
+# config with `import os` in a virtualenv as a lazy-import one.)
 _os = __import__('os')
-num_workers = max(1, min(8, len(_os.sched_getaffinity(0))
+num_workers = max(1, min(4, len(_os.sched_getaffinity(0))
                          // int(_os.environ.get('LOCAL_WORLD_SIZE', 1)) - 1))
 train_dataloader = dict(
     batch_size=2,
@@ -62,7 +63,7 @@ train_dataloader = dict(
                  split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
-    num_workers=min(num_workers, 4),
+    num_workers=num_workers,
     pin_memory=True,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -70,7 +71,7 @@ val_dataloader = dict(
                  split='val', pipeline=val_pipeline))
 test_dataloader = dict(
     batch_size=1,
-    num_workers=min(num_workers, 4),
+    num_workers=num_workers,
     pin_memory=True,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
