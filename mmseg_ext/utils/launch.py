@@ -57,9 +57,9 @@ def load_config(args) -> Config:
     import os.path as osp
     set_local_rank_env(args.local_rank)
     cfg = Config.fromfile(args.config)
-    prepare_launcher(cfg, args.launcher)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    prepare_launcher(cfg, args.launcher)  # after the options: what a CPU launch needs wins
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

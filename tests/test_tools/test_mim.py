@@ -35,6 +35,14 @@ def _mim(*args, cwd):
                           timeout=600)
 
 
+def test_installed_venv_keeps_pkg_resources():
+    """openmim and mmcv's setup.py import pkg_resources (setuptools < 81)."""
+    proc = subprocess.run([sys.executable, '-c', 'import pkg_resources, setuptools; '
+                           'print(setuptools.__version__)'], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split('.')[0]) < 81
+
+
 def test_mim_run_train_help(tmp_path):
     # openmim's own --help handling only knows official codebases; '--' passes it on.
     proc = _mim('run', 'mmseg_ext', 'train', '--', '--help', cwd=tmp_path)
