@@ -8,16 +8,19 @@
 #   bash tools/setup.sh demo     # install, then phantoms -> train demo -> submission CSV
 #
 # Choices (environment variables):
-#   MMSEG_EXT_TORCH="torch==X torchvision==Y"  install this torch build instead of the pinned
-#                     torch 2.14.1 (CUDA 13.0); "keep" keeps whatever torch .venv already has.
+#   MMSEG_EXT_TORCH="torch==X torchvision==Y"  install this torch build (2.6 or newer) instead
+#                     of the pinned torch 2.14.1 (CUDA 13.0, driver >= 580, no V100 kernels);
+#                     for a V100 or an older driver: "torch==2.6.0 torchvision==0.21.0" (CUDA
+#                     12.4). "keep" keeps whatever torch .venv already has.
 #                     Default: keep a torch already in .venv, else install the pinned one.
-#   MMSEG_EXT_TORCH_INDEX=URL   extra package index for that torch (e.g. a CUDA 12 build for
-#                     a V100 or an older driver: https://download.pytorch.org/whl/cu121).
+#   MMSEG_EXT_TORCH_INDEX=URL   extra package index for that torch.
 #   MMSEG_EXT_SYSTEM_SITE=1     create .venv with --system-site-packages, so a torch already
 #                     installed in the Python that runs this script is kept.
 #   MMSEG_EXT_MMCV_CUDA=1       also build mmcv's CUDA ops (needs an nvcc matching torch's
 #                     CUDA). By default the GPUs are hidden from the build: CPU ops only,
 #                     which is all mmseg_ext, HRNet and SMP use.
+# For tests: MMSEG_EXT_SETUP_UNTIL=mmcv-metadata stops after mmcv's metadata step,
+# MMSEG_EXT_SETUP_PRINT_BUILD_DECISION=1 after printing mmcv's CUDA build decision.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
