@@ -65,3 +65,19 @@ def test_mim_train_and_test_from_another_directory(phantom_root, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     with open(out_csv) as f:
         assert sum(1 for _ in f) == 1 + 2 * 29
+
+
+def test_mim_search_lists_every_config(tmp_path):
+    """model-index.yml and the per-folder metafiles reach the installed package."""
+    import glob
+    import re
+
+    from tests.conftest import REPO_ROOT
+    proc = _mim('search', 'mmseg_ext', cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    listed = set(re.findall(r'^config id: (\S+)', proc.stdout, re.M))
+    configs = {osp.splitext(osp.basename(p))[0]
+               for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*', '*.py'))
+               if '_base_' not in p}
+    assert listed == configs
+    assert re.search(r'config id: hrnet_w18_phantom_cpu\n(.*\n)*?.*mdice\s+94.77', proc.stdout)
