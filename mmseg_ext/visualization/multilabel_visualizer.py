@@ -1,7 +1,8 @@
 """``tools/test.py --show-dir`` and validation pictures of multi-label predictions."""
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
@@ -9,6 +10,29 @@ from mmseg.visualization import SegLocalVisualizer
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.bitmask import unpack_bits
 from .panels import prediction_figure
+
+
+def masks_figure(image: np.ndarray, pred: torch.Tensor, gt: Optional[torch.Tensor],
+                 classes: Sequence[str], palette: Sequence[Sequence[int]], name: str,
+                 findings: Sequence = ()) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Predicted (and true) masks drawn by :func:`prediction_figure`, and the per-class Dice.
+
+    Args:
+        image (np.ndarray): (H, W) uint8 X-ray.
+        pred (Tensor): (C, H, W) bool prediction.
+        gt (Tensor, optional): (C, H, W) bool ground truth: adds its panels and the Dice.
+        classes (Sequence[str]): Class names.
+        palette (Sequence): One RGB colour per class.
+        name (str): Image name for the titles.
+        findings (Sequence): Anatomical findings to outline on the prediction.
+
+    Returns:
+        tuple: (H', W', 3) RGB figure; (C,) Dice, or None without ground truth.
+    """
+    dice = None if gt is None else dice_from_counts(dice_counts(pred, gt))
+    figure = prediction_figure(image, pred.numpy().astype(bool), classes, palette, name,
+                               None if gt is None else gt.numpy(), findings, dice)
+    return figure, dice
 
 
 @VISUALIZERS.register_module()
@@ -27,9 +51,6 @@ class MultiLabelSegVisualizer(SegLocalVisualizer):
             ``save_dir``, ``classes``, ``palette``...).
     """
 
-    def __init__(self, name: str = 'visualizer', **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
-
     def add_datasample(self, name: str, image: np.ndarray,
                        data_sample: Optional[SegDataSample] = None, draw_gt: bool = True,
                        draw_pred: bool = True, show: bool = False, wait_time: float = 0,
@@ -46,26 +67,26 @@ class MultiLabelSegVisualizer(SegLocalVisualizer):
             draw_pred (bool): Draw the prediction.
             show (bool): Show the picture in a window.
             wait_time (float): Seconds to show it.
-            out_file (str, optional): Write it here instead of to the backends.
+            out_file (str, optional): Write it here (PNG, atomically) instead of
+                to the backends.
             step (int): Backend step.
             with_labels (bool): Unused (the legend names every class).
         """
         classes, palette = self.dataset_meta['classes'], self.dataset_meta['palette']
         grey = image if image.ndim == 2 else image[..., 0]
         pred = data_sample.pred_sem_seg.data.cpu() if draw_pred else None
-        gt = dice = None
+        gt = None
         if draw_gt and 'gt_sem_seg' in data_sample:
             gt = unpack_bits(data_sample.gt_sem_seg.data[0].cpu(), len(classes))
-            if pred is not None:
-                dice = dice_from_counts(dice_counts(pred, gt))
         if pred is None:
             pred, gt = gt, None
-        drawn = prediction_figure(grey, pred.numpy().astype(bool), classes, palette, name,
-                                  None if gt is None else gt.numpy(), dice=dice)
+        drawn, _ = masks_figure(grey, pred, gt, classes, palette, name)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
-            import mmcv
-            mmcv.imwrite(drawn[..., ::-1], out_file)
+            import cv2
+
+            from mmseg_ext.utils.atomic_io import atomic_write_bytes
+            atomic_write_bytes(cv2.imencode('.png', drawn[..., ::-1])[1].tobytes(), out_file)
         else:
             self.add_image(name, drawn, step)

@@ -26,10 +26,9 @@ from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks
-from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.bitmask import unpack_bits
 from mmseg_ext.utils.xray_io import read_xray
-from mmseg_ext.visualization import prediction_figure
+from mmseg_ext.visualization import masks_figure
 
 
 def main() -> None:
@@ -56,15 +55,13 @@ def main() -> None:
         pred = sample.pred_sem_seg.data.cpu()
         name = osp.basename(sample.img_path)
         findings = check_masks(pred.numpy(), priors) if priors else []
-        gt = dice = None
-        if 'gt_sem_seg' in sample:
-            gt = unpack_bits(sample.gt_sem_seg.data[0].cpu(), len(classes))
-            dice = dice_from_counts(dice_counts(pred, gt))
+        gt = unpack_bits(sample.gt_sem_seg.data[0].cpu(), len(classes)) \
+            if 'gt_sem_seg' in sample else None
+        figure, dice = masks_figure(image, pred, gt, classes, palette, name, findings)
+        if dice is not None:
             rows.append([name] + [f'{d:.4f}' for d in dice])
             print(f'{name}: mean Dice {dice.mean():.4f}, lowest '
                   f'{classes[int(np.argmin(dice))]} {dice.min():.4f}')
-        figure = prediction_figure(image, pred.numpy(), classes, palette, name,
-                                   None if gt is None else gt.numpy(), findings, dice)
         cv2.imwrite(osp.join(args.out_dir, osp.splitext(name)[0] + '.png'), figure[..., ::-1])
     if rows:
         with open(osp.join(args.out_dir, 'dice.csv'), 'w', newline='') as f:
