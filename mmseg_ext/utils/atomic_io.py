@@ -6,7 +6,12 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator, Union
 
-from mmengine.fileio import LocalBackend, register_backend
+try:
+    from mmengine.fileio import LocalBackend, register_backend
+except ModuleNotFoundError as err:  # a deployment install (mmseg_ext.deploy) has no mmengine
+    if err.name != 'mmengine':
+        raise
+    LocalBackend = register_backend = None
 
 
 @contextlib.contextmanager
@@ -39,19 +44,22 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
         f.write(data)
 
 
-class AtomicLocalBackend(LocalBackend):
-    """mmengine's ``LocalBackend`` whose ``put``/``put_text`` are atomic.
+if LocalBackend is not None:
 
-    The Runner saves checkpoints and the ``last_checkpoint`` pointer through
-    this backend, so a kill during a save cannot leave a truncated checkpoint
-    for ``--resume`` to pick up.
-    """
+    class AtomicLocalBackend(LocalBackend):
+        """mmengine's ``LocalBackend`` whose ``put``/``put_text`` are atomic.
 
-    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        atomic_write_bytes(obj, filepath)
+        The Runner saves checkpoints and the ``last_checkpoint`` pointer through
+        this backend, so a kill during a save cannot leave a truncated checkpoint
+        for ``--resume`` to pick up.
+        """
 
-    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
-        atomic_write_bytes(obj.encode(encoding), filepath)
+        def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+            atomic_write_bytes(obj, filepath)
+
+        def put_text(self, obj: str, filepath: Union[str, Path],
+                     encoding: str = 'utf-8') -> None:
+            atomic_write_bytes(obj.encode(encoding), filepath)
 
 
 def register_atomic_local_backend() -> None:
