@@ -1,0 +1,319 @@
+"""A config + checkpoint -> an ONNX graph (normalised input -> per-class logits) + its JSON.
+
+The graph is what mmseg's ``encode_decode`` computes for one padded batch:
+backbone, decode head(s) (the cascade's FCN -> OCR too), and the resize of the
+logits to the input size; resizing to the original image size, sigmoid,
+thresholds and cleanup stay outside (:mod:`mmseg_ext.deploy.onnx_member`).
+
+Exporter: torch's ``dynamo`` exporter (``torch.onnx.export(dynamo=True)``, the
+default of torch >= 2.9; needs ``onnxscript``) by default; ``torchscript``
+selects the older tracer. Batch, height and width are exported dynamic; each
+axis that the exported graph fixes anyway (a shape the model bakes in) is
+reported, and a graph whose logits differ from PyTorch's at another input size
+is exported again with a fixed size.
+
+Needs mmseg/mmcv (it builds the model); inference from the result does not.
+"""
+import os
+import os.path as osp
+import tempfile
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmseg_ext.utils.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from .spec import DeployError, DeploySpec, spec_path, write_spec
+
+EXPORTERS = ('dynamo', 'torchscript')
+AXES = ('batch', 'channels', 'height', 'width')
+# Test-pipeline steps the exported pre-processing reproduces.
+_SKIPPED = ('LoadHandBoneAnnotations', 'LoadAnnotations', 'PackSegInputs')
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_onnx` made.
+
+    Args:
+        onnx_path (str): The graph.
+        spec_path (str): Its JSON.
+        input_shape (list): Exported input shape, a name where the axis is dynamic.
+        dynamic_axes (list[str]): Axes that may vary.
+        max_abs_diff (float): Largest |ONNX Runtime - PyTorch| logit on random input.
+        exporter (str): 'dynamo' or 'torchscript'.
+    """
+    onnx_path: str
+    spec_path: str
+    input_shape: list
+    dynamic_axes: List[str]
+    max_abs_diff: float
+    exporter: str
+
+
+class ShapeUpsample(nn.Module):
+    """mmseg's ``Upsample`` with an integer ``scale_factor``, its output size kept
+    symbolic: mmseg computes ``int(size * factor)``, which an exporter records as
+    a constant of the example input, so another input size would be resized
+    wrongly inside the graph. Same result in PyTorch.
+
+    Args:
+        scale_factor (int): Integer upsampling factor.
+        mode (str): Interpolation mode.
+        align_corners (bool, optional): As mmseg's.
+    """
+
+    def __init__(self, scale_factor: int, mode: str, align_corners: Optional[bool]) -> None:
+        super().__init__()
+        self.scale_factor, self.mode, self.align_corners = scale_factor, mode, align_corners
+
+    def forward(self, x: Tensor) -> Tensor:
+        size = (x.shape[-2] * self.scale_factor, x.shape[-1] * self.scale_factor)
+        return F.interpolate(x, size=size, mode=self.mode, align_corners=self.align_corners)
+
+
+def make_traceable(module: nn.Module) -> int:
+    """Replace every mmseg ``Upsample`` with an integer factor by :class:`ShapeUpsample`
+    in place; returns how many were replaced."""
+    from mmseg.models.utils import Upsample
+    count = 0
+    for name, child in list(module.named_children()):
+        factor = getattr(child, 'scale_factor', None)
+        if isinstance(child, Upsample) and not child.size and factor \
+                and float(factor) == int(factor):
+            setattr(module, name, ShapeUpsample(int(factor), child.mode, child.align_corners))
+            count += 1
+        else:
+            count += make_traceable(child)
+    return count
+
+
+class LogitsNet(nn.Module):
+    """A multi-label segmentor from its normalised, padded input to logits at that size.
+
+    Args:
+        segmentor (nn.Module): ``MultiLabelEncoderDecoder``,
+            ``MultiLabelCascadeEncoderDecoder`` or ``SMPSegmentor``.
+    """
+
+    def __init__(self, segmentor: nn.Module) -> None:
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        model = self.segmentor
+        feats = model.extract_feat(inputs)
+        heads = model.decode_head
+        if isinstance(heads, nn.ModuleList):  # CascadeEncoderDecoder: FCN -> OCR
+            out = heads[0].forward(feats)
+            for head in heads[1:]:
+                out = head.forward(feats, out)
+        else:
+            out = heads.forward(feats)
+        return F.interpolate(out, size=inputs.shape[2:], mode='bilinear',
+                             align_corners=model.align_corners)
+
+
+def load_segmentor(config: str, checkpoint: Optional[str],
+                   cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object]:
+    """(model in eval mode on the CPU, its Config); ``checkpoint`` None keeps random weights."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.apis import init_model
+
+    import mmseg_ext  # noqa: F401  (registers the models)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = init_model(cfg, checkpoint, device='cpu')
+    return model.eval(), cfg
+
+
+def _test_pipeline(cfg, config: str) -> dict:
+    """Resize / LoadXRayImage / HandSideNormalize settings of the test pipeline."""
+    steps = {'hand_side': None, 'num_channels': 3, 'resize': None}
+    for step in cfg.test_dataloader.dataset.pipeline:
+        kind = step['type']
+        if kind == 'LoadXRayImage':
+            steps['num_channels'] = step.get('num_channels', 3)
+        elif kind == 'Resize':
+            steps['resize'] = step
+        elif kind == 'HandSideNormalize':
+            steps['hand_side'] = dict(
+                target_side=step.get('target_side', 'R'),
+                use_filename=step.get('use_filename', True),
+                radius_left_means=step.get('radius_left_means', 'R'),
+                before_resize=steps['resize'] is None)
+        elif kind not in _SKIPPED:
+            raise DeployError(f'{config}: test pipeline step {kind!r} is not reproduced by '
+                              'the exported pre-processing (LoadXRayImage, '
+                              'HandSideNormalize, Resize, PackSegInputs are)')
+    if steps['resize'] is None:
+        raise DeployError(f'{config}: the test pipeline has no Resize; its scale is the '
+                          'exported input size')
+    return steps
+
+
+def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
+    """The JSON's content from the config and the built model.
+
+    Raises:
+        DeployError: A test pipeline step or ``test_cfg.mode`` the exported path
+            does not reproduce; the message names the config.
+    """
+    test_cfg = dict(model.test_cfg or {})
+    if test_cfg.get('mode', 'whole') != 'whole':
+        raise DeployError(f"{config}: test_cfg.mode={test_cfg['mode']!r}; the exported path "
+                          "runs the whole image (mode='whole')")
+    steps = _test_pipeline(cfg, config)
+    resize = steps['resize']
+    scale = resize['scale']
+    scale = [int(scale), int(scale)] if isinstance(scale, (int, float)) else list(scale)
+    pre = model.data_preprocessor
+    pad_cfg = dict(getattr(pre, 'test_cfg', None) or {})
+    classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes')
+                   or HAND_BONE_CLASSES)
+    if len(classes) != model.out_channels:
+        classes = [f'class_{i}' for i in range(model.out_channels)]
+    mean = pre.mean.flatten().tolist() if pre._enable_normalize else [0.0] * 3
+    std = pre.std.flatten().tolist() if pre._enable_normalize else [1.0] * 3
+    if pre.channel_conversion:
+        mean, std = mean[::-1], std[::-1]
+    threshold = test_cfg.get('threshold', 0.5)
+    return DeploySpec(
+        class_names=classes, scale=scale, keep_ratio=bool(resize.get('keep_ratio', False)),
+        interpolation=resize.get('interpolation', 'bilinear'), mean=mean, std=std,
+        bgr_to_rgb=bool(pre.channel_conversion), num_channels=int(steps['num_channels']),
+        size_divisor=pad_cfg.get('size_divisor'), pad_size=pad_cfg.get('size'),
+        pad_val=float(pre.pad_val),
+        threshold=list(threshold) if isinstance(threshold, Sequence) else float(threshold),
+        cleanup=test_cfg.get('cleanup'), crf=bool(test_cfg.get('crf', False)),
+        align_corners=bool(model.align_corners), hand_side=steps['hand_side'],
+        source=dict(config=osp.abspath(config)))
+
+
+def sample_size(spec: DeploySpec) -> Tuple[int, int]:
+    """(h, w) of the network input for a square image: the resize, then the padding."""
+    from .preprocess import resized_shape
+    height, width = resized_shape(max(spec.scale), max(spec.scale), spec.scale,
+                                  spec.keep_ratio)
+    div = spec.size_divisor or 1
+    height, width = -(-height // div) * div, -(-width // div) * div
+    if spec.pad_size:
+        height, width = max(height, spec.pad_size[0]), max(width, spec.pad_size[1])
+    return height, width
+
+
+def _export(net: nn.Module, example: Tensor, path: str, exporter: str, dynamic: bool,
+            opset: int) -> None:
+    kwargs = dict(input_names=['input'], output_names=['logits'], opset_version=opset)
+    if exporter == 'dynamo':
+        auto = torch.export.Dim.AUTO
+        shapes = {'inputs': {0: auto, 2: auto, 3: auto}} if dynamic else None
+        program = torch.onnx.export(net, (example, ), None, dynamo=True,
+                                    dynamic_shapes=shapes, verbose=False, **kwargs)
+        program.save(path)
+    else:
+        axes = {'input': {0: 'batch', 2: 'height', 3: 'width'},
+                'logits': {0: 'batch', 2: 'height', 3: 'width'}} if dynamic else None
+        torch.onnx.export(net, (example, ), path, dynamo=False, dynamic_axes=axes, **kwargs)
+
+
+def graph_input_shape(path: str) -> list:
+    """The graph input's shape: an int per fixed axis, the symbol's name per dynamic one."""
+    import onnx
+    graph = onnx.load(path, load_external_data=False).graph
+    dims = graph.input[0].type.tensor_type.shape.dim
+    return [d.dim_value if d.HasField('dim_value') else (d.dim_param or '?') for d in dims]
+
+
+def max_logit_diff(net: nn.Module, path: str, inputs: Tensor) -> float:
+    """Largest |ONNX Runtime - PyTorch| logit of ``inputs`` (CPU, float32)."""
+    from .runtime import OrtRunner
+    with torch.no_grad():
+        expected = net(inputs).numpy()
+    got = OrtRunner(path)(inputs.numpy())
+    if got.shape != expected.shape:
+        raise DeployError(f'{path}: logits of shape {got.shape}, PyTorch gives '
+                          f'{expected.shape}')
+    return float(np.abs(got - expected).max())
+
+
+def _other_size(height: int, width: int, div: int) -> Tuple[int, int]:
+    """A second input size to check dynamic axes with (still a multiple of ``div``)."""
+    step = max(div, 32)
+    return height + step, max(width - step, step)
+
+
+def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str = 'dynamo',
+                dynamic: bool = True, opset: int = 18, input_size: Optional[Sequence] = None,
+                seed: int = 0, cfg_options: Optional[dict] = None) -> ExportResult:
+    """Export ``config`` + ``checkpoint`` to ``out`` (ONNX) and its JSON beside it.
+
+    Args:
+        config (str): Config file.
+        checkpoint (str, optional): Checkpoint; None exports random weights
+            (benchmarks).
+        out (str): ``.onnx`` path (written atomically, as is the JSON).
+        exporter (str): 'dynamo' (default) or 'torchscript'.
+        dynamic (bool): Dynamic batch, height and width. Defaults to True.
+        opset (int): ONNX opset. Defaults to 18.
+        input_size (Sequence[int], optional): (h, w) of the example input;
+            default the test pipeline's resize of a square image, padded.
+        seed (int): Seed of the random check input.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        ExportResult: Paths, exported shape, dynamic axes and the check's difference.
+
+    Raises:
+        DeployError: An unsupported test pipeline or ``test_cfg``, or an export
+            that fails (e.g. an op the exporter cannot convert); names the config.
+    """
+    if exporter not in EXPORTERS:
+        raise DeployError(f'{config}: unknown exporter {exporter!r} (one of {EXPORTERS})')
+    model, cfg = load_segmentor(config, checkpoint, cfg_options)
+    spec = spec_from_config(cfg, model, config)
+    spec.source['checkpoint'] = osp.abspath(checkpoint) if checkpoint else None
+    make_traceable(model)
+    net = LogitsNet(model).eval()
+    height, width = tuple(input_size) if input_size else sample_size(spec)
+    generator = torch.Generator().manual_seed(seed)
+    example = torch.randn((1, spec.num_channels, height, width), generator=generator)
+    folder = osp.dirname(osp.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(out) + '.', suffix='.tmp.onnx')
+    os.close(fd)
+    try:
+        try:
+            _export(net, example, tmp, exporter, dynamic, opset)
+        except Exception as err:  # noqa: BLE001  (exporters raise many types)
+            raise DeployError(f'{config}: the {exporter} exporter failed ({err})') from err
+        import onnx
+        onnx.checker.check_model(tmp)
+        shape = graph_input_shape(tmp)
+        diff = max_logit_diff(net, tmp, example)
+        dynamic_axes = [AXES[i] for i, d in enumerate(shape) if not isinstance(d, int)]
+        if {'height', 'width'} & set(dynamic_axes):
+            other = _other_size(height, width, spec.size_divisor or 32)
+            check = torch.randn((1, spec.num_channels) + other, generator=generator)
+            other_diff = max_logit_diff(net, tmp, check)
+            if other_diff > max(1e-3, 100 * diff):  # a size baked into the graph
+                _export(net, example, tmp, exporter, False, opset)
+                shape, dynamic_axes = graph_input_shape(tmp), []
+            diff = max(diff, other_diff if dynamic_axes else diff)
+        spec.input_shape, spec.dynamic_axes = shape, dynamic_axes
+        spec.exporter = f'torch {torch.__version__} {exporter}, opset {opset}'
+        with open(tmp, 'rb') as f:
+            atomic_write_bytes(f.read(), out)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    write_spec(spec, spec_path(out))
+    return ExportResult(out, spec_path(out), shape, dynamic_axes, diff, exporter)

@@ -1,0 +1,123 @@
+"""An exported model as an ensemble member (``tools/ensemble.py --model model.onnx``).
+
+Implements the member interface of :func:`mmseg_ext.apis.ensemble.ensemble_probs`:
+``weight``, ``mask_rule`` and ``add_probs(img_path, total, weight)``. Needs no
+config file and no mmcv/mmengine/mmseg: the JSON beside the model says how to
+prepare the image and turn probabilities into masks.
+"""
+import os.path as osp
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mmseg_ext.utils.mask_rule import MaskRule
+from mmseg_ext.utils.xray_io import read_xray
+from .postprocess import add_upsampled_probs, undo_view
+from .preprocess import Prepared, prepare
+from .runtime import make_runner
+from .spec import DeployError, read_spec, spec_path
+
+EXPORTED_SUFFIXES = ('.onnx', '.xml')
+
+
+def parse_exported_member(spec: str) -> Optional[Tuple[str, float]]:
+    """``model.onnx[:WEIGHT]`` (or ``.xml``) -> (path, weight); None for another
+    ``--model`` form (``CONFIG:CKPT[:WEIGHT]``).
+
+    Raises:
+        ValueError: A weight that is not a number.
+    """
+    path, weight = spec, '1.0'
+    head, _, tail = spec.rpartition(':')
+    if head and osp.splitext(head)[1].lower() in EXPORTED_SUFFIXES:
+        path, weight = head, tail
+    if osp.splitext(path)[1].lower() not in EXPORTED_SUFFIXES:
+        return None
+    try:
+        return path, float(weight)
+    except ValueError as err:
+        raise ValueError(f'--model takes MODEL.onnx[:WEIGHT], got {spec!r}') from err
+
+
+class ExportedMember:
+    """One exported model run by ONNX Runtime or OpenVINO.
+
+    Args:
+        model_path (str): ``model.onnx`` (or an OpenVINO ``model.xml``) with its
+            ``model.json`` beside it.
+        weight (float): Weight in the probability average. Defaults to 1.
+        backend (str): 'onnxruntime' or 'openvino'.
+        tta (bool): Also predict the horizontally flipped image and average the
+            two views' probabilities. Defaults to False.
+        threads (int): Backend threads (0: the backend's default).
+        precision (str, optional): OpenVINO's ``INFERENCE_PRECISION_HINT``; None
+            keeps the device default. Defaults to 'f32'.
+
+    Raises:
+        DeployError: A missing model or JSON, a backend that is not installed or
+            cannot load the model; the message names the file.
+    """
+
+    def __init__(self, model_path: str, weight: float = 1.0, backend: str = 'onnxruntime',
+                 tta: bool = False, threads: int = 0,
+                 precision: Optional[str] = 'f32') -> None:
+        if not osp.isfile(model_path):
+            raise DeployError(f'{model_path}: exported model not found')
+        self.model_path = model_path
+        self.spec = read_spec(spec_path(model_path))
+        self.runner = make_runner(model_path, backend, threads, precision)
+        self.weight = float(weight)
+        self.tta = tta
+
+    @property
+    def mask_rule(self) -> MaskRule:
+        """Thresholds, cleanup and CRF of the exported config's ``test_cfg``."""
+        return MaskRule.from_test_cfg(self.spec.test_cfg)
+
+    @property
+    def test_cfg(self) -> dict:
+        """The exported config's ``test_cfg`` keys that turn probabilities into masks."""
+        return self.spec.test_cfg
+
+    def _logits(self, prepared: Prepared) -> list:
+        """[(C, Hp, Wp) logits, flipped] per view (the image, and its mirror with ``tta``)."""
+        inputs = prepared.inputs
+        if not self.tta:
+            return [(self.runner(inputs)[0], False)]
+        # Flip the unpadded image, then pad, as RandomFlip before the preprocessor does.
+        height, width = prepared.resized
+        mirror = np.zeros_like(inputs)
+        mirror[...] = inputs
+        mirror[..., :height, :width] = inputs[..., :height, :width][..., ::-1]
+        if self.runner.dynamic_batch:
+            out = self.runner(np.concatenate([inputs, mirror]))
+            return [(out[0], False), (out[1], True)]
+        return [(self.runner(inputs)[0], False), (self.runner(mirror)[0], True)]
+
+    @torch.no_grad()
+    def add_probs(self, img_path: str, total: Optional[Tensor],
+                  weight: Union[float, Tensor] = 1.0) -> Tensor:
+        """Add ``weight`` x this model's (C, H, W) probabilities for one image into ``total``.
+
+        Args:
+            img_path (str): The X-ray file.
+            total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
+            weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
+
+        Returns:
+            Tensor: ``total`` with this model's weighted probabilities added.
+        """
+        prepared = prepare(read_xray(img_path), img_path, self.spec)
+        views = self._logits(prepared)
+        if views[0][0].shape[0] != len(self.spec.class_names):
+            raise DeployError(f'{self.model_path}: {views[0][0].shape[0]} output channels, '
+                              f'its JSON names {len(self.spec.class_names)} classes')
+        view_weight = weight / len(views) if not torch.is_tensor(weight) \
+            else weight.float() / len(views)
+        for logits, flip in views:
+            planes = undo_view(logits, prepared.resized, flip != prepared.hand_flip)
+            total = add_upsampled_probs(planes, prepared.ori_shape, total, view_weight,
+                                        self.spec.align_corners)
+        return total

@@ -1,0 +1,103 @@
+"""An X-ray -> the exported network's input, as the PyTorch test pipeline makes it.
+
+Mirrors ``LoadXRayImage`` -> [``HandSideNormalize``] -> mmcv ``Resize`` ->
+``SegDataPreProcessor`` (channel order, ``(x - mean) / std``, test-time
+padding to ``size_divisor`` at the bottom/right) with numpy and cv2 only.
+"""
+import math
+from dataclasses import dataclass
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
+from .spec import DeploySpec
+
+_CV2_INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,
+               'bicubic': cv2.INTER_CUBIC, 'area': cv2.INTER_AREA,
+               'lanczos': cv2.INTER_LANCZOS4}
+
+
+@dataclass
+class Prepared:
+    """One image ready for the network.
+
+    Args:
+        inputs (np.ndarray): (1, C, H, W) float32, normalised and padded.
+        resized (tuple): (h, w) of the image before padding.
+        ori_shape (tuple): (H, W) of the original image.
+        hand_flip (bool): The image was flipped to the target hand side.
+    """
+    inputs: np.ndarray
+    resized: Tuple[int, int]
+    ori_shape: Tuple[int, int]
+    hand_flip: bool
+
+
+def resized_shape(height: int, width: int, scale: Sequence[int],
+                  keep_ratio: bool) -> Tuple[int, int]:
+    """(h, w) after mmcv's ``Resize``: with ``keep_ratio`` the largest size whose
+    long edge fits ``max(scale)`` and short edge ``min(scale)`` (``mmcv.rescale_size``,
+    rounded half up); else ``scale`` read as (w, h)."""
+    if not keep_ratio:
+        return int(scale[1]), int(scale[0])
+    factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
+    return int(height * float(factor) + 0.5), int(width * float(factor) + 0.5)
+
+
+def hand_flip_needed(img: np.ndarray, img_path: str, hand_side: dict) -> bool:
+    """Whether ``HandSideNormalize(**hand_side)`` flips this image."""
+    side = side_from_filename(img_path) if hand_side.get('use_filename', True) else None
+    if side is None:
+        side = side_from_image(img, hand_side.get('radius_left_means', 'R'))
+    return side is not None and side != hand_side.get('target_side', 'R')
+
+
+def normalise(img: np.ndarray, spec: DeploySpec) -> np.ndarray:
+    """(h, w) uint8 grey -> (C, h, w) float32 ``(x - mean) / std`` per channel."""
+    planes = np.repeat(img[None], spec.num_channels, axis=0).astype(np.float32)
+    mean = np.asarray(spec.mean, np.float32).reshape(-1, 1, 1)
+    std = np.asarray(spec.std, np.float32).reshape(-1, 1, 1)
+    # SegDataPreProcessor reverses 3 channels before normalising; grey planes are equal,
+    # so only the order of mean/std matters.
+    return (planes - mean) / std
+
+
+def pad(planes: np.ndarray, spec: DeploySpec) -> np.ndarray:
+    """Pad (C, h, w) at the bottom/right to ``pad_size`` or a multiple of ``size_divisor``."""
+    height, width = planes.shape[1:]
+    if spec.pad_size:
+        target_h, target_w = max(spec.pad_size[0], height), max(spec.pad_size[1], width)
+    elif spec.size_divisor:
+        div = int(spec.size_divisor)
+        target_h, target_w = math.ceil(height / div) * div, math.ceil(width / div) * div
+    else:
+        return planes
+    if (target_h, target_w) == (height, width):
+        return planes
+    return np.pad(planes, ((0, 0), (0, target_h - height), (0, target_w - width)),
+                  constant_values=spec.pad_val)
+
+
+def prepare(img: np.ndarray, img_path: str, spec: DeploySpec) -> Prepared:
+    """(H, W) uint8 grey X-ray -> :class:`Prepared` network input.
+
+    Args:
+        img (np.ndarray): The image as :func:`mmseg_ext.utils.xray_io.read_xray` reads it.
+        img_path (str): Its file (the hand side may come from its name).
+        spec (DeploySpec): The exported model's JSON.
+    """
+    ori_shape = img.shape[:2]
+    hand_flip = False
+    if spec.hand_side and spec.hand_side.get('before_resize', True):
+        hand_flip = hand_flip_needed(img, img_path, spec.hand_side)
+    height, width = resized_shape(*ori_shape, spec.scale, spec.keep_ratio)
+    if (height, width) != tuple(ori_shape):
+        img = cv2.resize(img, (width, height), interpolation=_CV2_INTERP[spec.interpolation])
+    if spec.hand_side and not spec.hand_side.get('before_resize', True):
+        hand_flip = hand_flip_needed(img, img_path, spec.hand_side)
+    if hand_flip:
+        img = np.ascontiguousarray(img[:, ::-1])
+    planes = pad(normalise(img, spec), spec)
+    return Prepared(np.ascontiguousarray(planes[None]), (height, width), ori_shape, hand_flip)

@@ -1,0 +1,136 @@
+"""The JSON beside an exported model: what inference needs besides the graph.
+
+Written by :mod:`mmseg_ext.deploy.export` as ``<model stem>.json`` (``model.onnx``
+-> ``model.json``; an OpenVINO ``model.xml`` finds the same file), read by
+:mod:`mmseg_ext.deploy.onnx_member`, so inference needs no config file.
+"""
+import json
+import os.path as osp
+from dataclasses import asdict, dataclass, field, fields
+from typing import List, Optional, Sequence, Union
+
+from mmseg_ext.utils.atomic_io import atomic_open
+
+SPEC_VERSION = 1
+# cv2 interpolation of mmcv's Resize, by its name.
+INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos')
+
+
+class DeployError(RuntimeError):
+    """An exported model or its JSON that cannot be used; the message names the file."""
+
+
+@dataclass
+class DeploySpec:
+    """Pre- and post-processing of an exported model.
+
+    Args:
+        class_names (list[str]): One per output channel, in order.
+        scale (list[int]): The test pipeline's ``Resize`` scale (mmcv order: (w, h)
+            for ``keep_ratio=False``; the longest/shortest edge bounds otherwise).
+        keep_ratio (bool): ``Resize(keep_ratio=...)``.
+        interpolation (str): ``Resize`` interpolation (one of :data:`INTERPOLATIONS`).
+        mean (list[float]): Data preprocessor mean, per input channel.
+        std (list[float]): Data preprocessor std, per input channel.
+        bgr_to_rgb (bool): The data preprocessor reverses 3 channels first.
+        num_channels (int): Input channels (``LoadXRayImage(num_channels)``).
+        size_divisor (int, optional): Test-time padding of height and width to a
+            multiple (bottom/right, after normalisation, with ``pad_val``).
+        pad_size (list[int], optional): Test-time padding to this (h, w).
+        pad_val (float): Value of padded pixels.
+        threshold (float | list[float]): ``test_cfg.threshold``.
+        cleanup (dict, optional): ``test_cfg.cleanup``.
+        crf (bool): ``test_cfg.crf``.
+        align_corners (bool): How logits are resized to the original size.
+        hand_side (dict, optional): ``HandSideNormalize``'s arguments when the test
+            pipeline has it, plus ``before_resize`` (where it runs).
+        input_name (str): The graph's input.
+        output_name (str): The graph's output (logits at the input size).
+        dynamic_axes (list[str]): Input axes that may vary: any of
+            'batch', 'height', 'width'.
+        input_shape (list): The exported input shape; a fixed axis is an int.
+        exporter (str): How the graph was made.
+        source (dict): The config and checkpoint exported.
+    """
+    class_names: List[str]
+    scale: List[int]
+    mean: List[float]
+    std: List[float]
+    keep_ratio: bool = True
+    interpolation: str = 'bilinear'
+    bgr_to_rgb: bool = False
+    num_channels: int = 3
+    size_divisor: Optional[int] = None
+    pad_size: Optional[List[int]] = None
+    pad_val: float = 0.0
+    threshold: Union[float, List[float]] = 0.5
+    cleanup: Optional[dict] = None
+    crf: bool = False
+    align_corners: bool = False
+    hand_side: Optional[dict] = None
+    input_name: str = 'input'
+    output_name: str = 'logits'
+    dynamic_axes: List[str] = field(default_factory=list)
+    input_shape: list = field(default_factory=list)
+    exporter: str = ''
+    source: dict = field(default_factory=dict)
+    version: int = SPEC_VERSION
+
+    @property
+    def test_cfg(self) -> dict:
+        """The ``test_cfg`` keys :class:`~mmseg_ext.utils.mask_rule.MaskRule` reads."""
+        return dict(threshold=self.threshold, cleanup=self.cleanup, crf=self.crf)
+
+
+def spec_path(model_path: str) -> str:
+    """``model.onnx`` / ``model.xml`` -> ``model.json`` beside it."""
+    return osp.splitext(model_path)[0] + '.json'
+
+
+def write_spec(spec: DeploySpec, path: str) -> None:
+    """Write ``spec`` as JSON, atomically."""
+    with atomic_open(path, 'w') as f:
+        json.dump(asdict(spec), f, indent=2)
+
+
+def _check(spec: DeploySpec, path: str) -> None:
+    if spec.version != SPEC_VERSION:
+        raise DeployError(f'{path}: spec version {spec.version}, this code reads '
+                          f'{SPEC_VERSION}; export the model again')
+    if len(spec.mean) != spec.num_channels or len(spec.std) != spec.num_channels:
+        raise DeployError(f'{path}: mean/std need {spec.num_channels} values')
+    if spec.interpolation not in INTERPOLATIONS:
+        raise DeployError(f'{path}: interpolation {spec.interpolation!r} not one of '
+                          f'{INTERPOLATIONS}')
+    if len(spec.scale) != 2:
+        raise DeployError(f'{path}: scale must be 2 numbers, got {spec.scale}')
+    if isinstance(spec.threshold, Sequence) and len(spec.threshold) != len(spec.class_names):
+        raise DeployError(f'{path}: {len(spec.threshold)} thresholds for '
+                          f'{len(spec.class_names)} classes')
+
+
+def read_spec(path: str) -> DeploySpec:
+    """Read and check the JSON of an exported model.
+
+    Raises:
+        DeployError: A missing or unreadable file, unknown or missing keys, or
+            inconsistent values; the message names the file.
+    """
+    try:
+        with open(path) as f:
+            content = json.load(f)
+    except FileNotFoundError as err:
+        raise DeployError(f'{path}: not found; an exported model needs the JSON that '
+                          'tools/deployment/export_onnx.py writes beside it') from err
+    except (OSError, json.JSONDecodeError) as err:
+        raise DeployError(f'{path}: cannot read the deploy JSON ({err})') from err
+    known = {f.name for f in fields(DeploySpec)}
+    unknown = sorted(set(content) - known) if isinstance(content, dict) else None
+    if unknown is None or unknown:
+        raise DeployError(f'{path}: not a deploy JSON (unknown keys {unknown})')
+    try:
+        spec = DeploySpec(**content)
+    except TypeError as err:
+        raise DeployError(f'{path}: missing keys ({err})') from err
+    _check(spec, path)
+    return spec
