@@ -4,6 +4,9 @@
     --image-root data/hand_bone/test/DCM --submission out.csv [--thresholds t.json]``
 Members may mix architectures and input sizes; images are streamed one at a
 time (sorted by path), so peak memory is one image's outputs plus the models.
+A member may be an exported model (``--model model.onnx[:W]``, from
+tools/deployment/export_onnx.py), run by ONNX Runtime or, with
+``--backend openvino``, OpenVINO; ``--tta`` adds its horizontal flip.
 """
 import os.path as osp
 import sys
@@ -21,6 +24,9 @@ from mmengine.config import Config
 from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
+from mmseg_ext.deploy.onnx_member import ExportedMember, parse_exported_member
+from mmseg_ext.deploy.runtime import BACKENDS
+from mmseg_ext.deploy.spec import DeployError
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.device_report import check_expected_device
 from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
@@ -28,10 +34,19 @@ from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_
                                         read_search_result)
 
 
+def build_member(spec: str, exported, args):
+    """An :class:`ExportedMember` for ``model.onnx[:W]``, else an :class:`EnsembleMember`."""
+    if exported is not None:
+        return ExportedMember(*exported, args.backend, args.tta, args.threads)
+    config, checkpoint, weight = parse_member(spec)
+    return EnsembleMember(config, checkpoint, float(weight), args.device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model', action='append', required=True,
-                        help='CONFIG:CKPT[:WEIGHT], repeat for each member')
+                        help='CONFIG:CKPT[:WEIGHT] or an exported MODEL.onnx[:WEIGHT], '
+                        'repeat for each member')
     parser.add_argument('--image-root', required=True, help='folder of test images')
     parser.add_argument('--submission', required=True, help='CSV to write')
     parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
@@ -42,6 +57,12 @@ def main() -> None:
     parser.add_argument('--device', default=None,
                         help='cuda[:N] or cpu; default: cuda if usable, else cpu (a config '
                         'made for a GPU then stops with the reason)')
+    parser.add_argument('--backend', choices=BACKENDS, default='onnxruntime',
+                        help='runs the exported (.onnx / .xml) members')
+    parser.add_argument('--tta', action='store_true', help='exported members: also predict '
+                        'the horizontal flip and average the probabilities')
+    parser.add_argument('--threads', type=int, default=0,
+                        help="exported members: backend threads (default the backend's)")
     args = parser.parse_args()
     # Everything that can be wrong with the inputs fails here, before any model loads.
     check_writable(args.submission)
@@ -50,14 +71,17 @@ def main() -> None:
     json_thresholds = load_thresholds(args.thresholds, classes) if args.thresholds else None
     search = read_search_result(args.search_json, classes, len(args.model)) \
         if args.search_json else None
-    specs = [parse_member(spec) for spec in args.model]
-    if args.device != 'cpu':  # --device cpu runs GPU configs on the CPU on purpose
+    exported = [parse_exported_member(spec) for spec in args.model]
+    specs = [parse_member(spec) for spec, e in zip(args.model, exported) if e is None]
+    if args.tta and specs:
+        parser.error('--tta flips exported members only; for CONFIG:CKPT use tools/test.py --tta')
+    if specs and args.device != 'cpu':  # --device cpu runs GPU configs on the CPU on purpose
         expected = {Config.fromfile(config).get('expected_device', 'cpu') for config, *_ in specs}
         check_expected_device('cuda' if 'cuda' in expected or args.device else 'cpu')
-    members = [EnsembleMember(c, k, float(w), args.device) for c, k, w in specs]
+    members = [build_member(spec, e, args) for spec, e in zip(args.model, exported)]
     # The first member's test_cfg (threshold, cleanup), overridden by --thresholds, then by
     # --search-json's thresholds.
-    rule = mask_rule_for(members[0].model.test_cfg, json_thresholds,
+    rule = mask_rule_for(members[0].test_cfg, json_thresholds,
                          search and search['thresholds'], crf=args.crf or None)
     class_weights = torch.tensor(search['class_weights']) if search else None
     start, progress = time.time(), ProgressBar(len(images))
@@ -72,4 +96,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except DeployError as err:  # an exported model that cannot run: name it, no traceback
+        sys.exit(f'error: {err}')

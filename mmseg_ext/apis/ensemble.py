@@ -30,6 +30,23 @@ class EnsembleMember:
         self.pipeline = Compose(pipeline)
         self.weight = float(weight)
 
+    @property
+    def test_cfg(self) -> dict:
+        """The model's ``test_cfg`` (thresholds, cleanup)."""
+        return self.model.test_cfg
+
+    @property
+    def mask_rule(self):
+        """The model's :class:`~mmseg_ext.utils.mask_rule.MaskRule`."""
+        return self.model.mask_rule
+
+    def add_probs(self, img_path: str, total: Optional[torch.Tensor],
+                  weight=1.0) -> torch.Tensor:
+        """Add ``weight`` x the (C, H, W) probabilities of ``img_path`` into ``total``
+        (None starts a sum); see :meth:`MultiLabelSegmentorMixin.add_probs`."""
+        data = pseudo_collate([self.pipeline(dict(img_path=img_path))])
+        return self.model.add_probs(data, total, weight)
+
     @torch.no_grad()
     def predict_probs(self, img_path: str) -> torch.Tensor:
         """(C, H, W) probabilities at the image's original size."""
@@ -37,12 +54,14 @@ class EnsembleMember:
         return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
 
 
-def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
+def ensemble_probs(members: Sequence, img_path: str,
                    class_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Weighted mean of the members' probabilities for one image, on their device.
 
     Args:
-        members (Sequence[EnsembleMember]): The models.
+        members (Sequence): The models: :class:`EnsembleMember` or any object with
+            ``weight`` and ``add_probs(img_path, total, weight)``, such as
+            :class:`mmseg_ext.deploy.onnx_member.ExportedMember`.
         img_path (str): The image.
         class_weights (Tensor, optional): (K, C) weight of each member per
             class (e.g. from tools/analysis_tools/search_ensemble.py); by
@@ -57,8 +76,7 @@ def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
     for k, member in enumerate(members):
         weight = member.weight if class_weights is None \
             else class_weights[k].float().view(-1, 1, 1)
-        data = pseudo_collate([member.pipeline(dict(img_path=img_path))])
-        total = member.model.add_probs(data, total, weight)
+        total = member.add_probs(img_path, total, weight)
         weight_sum = weight_sum + weight
     if torch.is_tensor(weight_sum):
         weight_sum = weight_sum.to(total.device)

@@ -38,6 +38,7 @@ def add_upsampled_probs(logits: Tensor, size: Sequence[int], total: Optional[Ten
     size = tuple(int(v) for v in size)
     if total is None:
         total = logits.new_zeros((logits.shape[0], ) + size)
+    logits = logits.to(total.device)  # members on another device add into the same sum
     weights = torch.as_tensor(weight, dtype=torch.float32).flatten().expand(logits.shape[0])
     for c in range(logits.shape[0]):
         plane = F.interpolate(logits[c][None, None], size=size, mode='bilinear',
