@@ -1,0 +1,144 @@
+"""Exported models as ensemble members: the submission equals PyTorch's, on ORT and OpenVINO."""
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from mmseg_ext.utils.submission import check_submission, read_submission_masks
+from tests.conftest import REPO_ROOT, tool_env
+from tests.helpers import run_tool
+
+pytest.importorskip('onnxruntime')
+
+
+def per_class_dice(csv_a: str, csv_b: str, image_root: str) -> np.ndarray:
+    """(images, classes) Dice between the masks of two submissions (empty vs empty = 1)."""
+    masks_b = {name: m for name, _, m in read_submission_masks(csv_b, image_root)}
+    scores = []
+    for name, _, a in read_submission_masks(csv_a, image_root):
+        b = masks_b[name]
+        inter = (a & b).sum(axis=(1, 2))
+        total = a.sum(axis=(1, 2)) + b.sum(axis=(1, 2))
+        scores.append(np.where(total == 0, 1.0, 2 * inter / np.maximum(total, 1)))
+    assert len(scores) == len(masks_b)
+    return np.array(scores)
+
+
+def _assert_matches(csv, reference, image_root):
+    assert check_submission(csv, image_root)['rows'] == 58
+    dice = per_class_dice(csv, reference, image_root)
+    assert dice.min() >= 0.999, dice.min(axis=0)
+
+
+@pytest.fixture(scope='module')
+def torch_submission(tiny_run, tmp_path_factory):
+    config, ckpt = tiny_run
+    out = str(tmp_path_factory.mktemp('torch') / 'torch.csv')
+    run_tool('tools/test.py', config, ckpt, '--submission', out)
+    return out
+
+
+def test_onnxruntime_submission_equals_pytorch(exported_tiny, torch_submission, phantom_root,
+                                               tmp_path):
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    out = str(tmp_path / 'ort.csv')
+    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--image-root', image_root,
+             '--submission', out)
+    _assert_matches(out, torch_submission, image_root)
+    # The masks are not all empty: the comparison says something.
+    assert sum(m.sum() for _, _, m in read_submission_masks(out, image_root)) > 1000
+
+
+def test_openvino_submission_equals_pytorch(exported_tiny, torch_submission, phantom_root,
+                                            tmp_path):
+    pytest.importorskip('openvino')
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    out = str(tmp_path / 'ov.csv')
+    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--backend', 'openvino',
+             '--threads', '2', '--image-root', image_root, '--submission', out)
+    _assert_matches(out, torch_submission, image_root)
+
+
+def test_flip_tta_equals_pytorch_tta(exported_tiny, tiny_run, phantom_root, tmp_path):
+    """``--tta`` on ONNX Runtime = tools/test.py --tta with one scale and a flip."""
+    config, ckpt = tiny_run
+    cfg = Config.fromfile(config)
+    cfg.tta_pipeline = [
+        dict(type='LoadXRayImage'),
+        dict(type='TestTimeAug', transforms=[
+            [dict(type='Resize', scale=(64, 64), keep_ratio=True)],
+            [dict(type='RandomFlip', prob=0., direction='horizontal'),
+             dict(type='RandomFlip', prob=1., direction='horizontal')],
+            [dict(type='PackSegInputs')]])]
+    flip_config = str(tmp_path / 'flip.py')
+    cfg.dump(flip_config)
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    run_tool('tools/test.py', flip_config, ckpt, '--tta', '--submission',
+             str(tmp_path / 'torch_tta.csv'))
+    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--tta', '--image-root',
+             image_root, '--submission', str(tmp_path / 'ort_tta.csv'))
+    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--image-root',
+             image_root, '--submission', str(tmp_path / 'ort.csv'))
+    _assert_matches(str(tmp_path / 'ort_tta.csv'), str(tmp_path / 'torch_tta.csv'),
+                    image_root)
+    assert (tmp_path / 'ort_tta.csv').read_bytes() != (tmp_path / 'ort.csv').read_bytes()
+
+
+def test_mixed_with_a_pytorch_member(exported_tiny, tiny_run, torch_submission, phantom_root,
+                                     tmp_path):
+    """The same model once as CONFIG:CKPT and once exported: the mean is the model."""
+    config, ckpt = tiny_run
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    out = str(tmp_path / 'mixed.csv')
+    proc = run_tool('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--model',
+                    f'{exported_tiny[0]}:2', '--image-root', image_root, '--submission', out)
+    assert 'ensemble of 2: wrote 58 rows for 2 images' in proc.stdout
+    _assert_matches(out, torch_submission, image_root)
+
+
+# Runs in a process where mmcv, mmengine and mmseg cannot be imported (a deployment install).
+_NO_MM = r'''
+import sys
+for name in ('mmcv', 'mmengine', 'mmseg'):
+    sys.modules[name] = None  # import fails as if not installed
+model, image_root, out = sys.argv[1:4]
+from mmseg_ext.deploy.onnx_member import ExportedMember
+from mmseg_ext.utils.submission import SubmissionWriter, image_paths_by_name
+import mmseg_ext
+assert mmseg_ext.MM_IMPORT_ERROR is not None
+member = ExportedMember(model)
+rule = member.mask_rule
+with SubmissionWriter(out, member.spec.class_names) as writer:
+    for name, path in image_paths_by_name(image_root).items():
+        writer.write_image(name, rule(member.add_probs(path, None, 1.0), path))
+loaded = sorted(m for m in sys.modules if sys.modules[m] is not None
+                and m.split('.')[0] in ('mmcv', 'mmengine', 'mmseg'))
+print('loaded:', loaded)
+'''
+
+
+def test_inference_without_mmcv_mmengine_mmseg(exported_tiny, phantom_root, tmp_path):
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    out = str(tmp_path / 'no_mm.csv')
+    proc = subprocess.run([sys.executable, '-c', _NO_MM, exported_tiny[0], image_root, out],
+                          cwd=str(tmp_path), env=tool_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'loaded: []' in proc.stdout
+    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--image-root', image_root,
+             '--submission', str(tmp_path / 'tool.csv'))
+    assert open(out, 'rb').read() == (tmp_path / 'tool.csv').read_bytes()
+
+
+def test_package_imports_without_deploy_packages():
+    code = ("import sys\n"
+            "for n in ('onnx', 'onnxruntime', 'openvino', 'onnxscript'): sys.modules[n] = None\n"
+            "import mmseg_ext, mmseg_ext.apis, mmseg_ext.deploy.onnx_member\n"
+            "from mmseg_ext.deploy.onnx_member import ExportedMember\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=tool_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-3000:]
