@@ -5,7 +5,7 @@ from .class_names import (CARPAL_CLASSES, HAND_BONE_CLASSES, NUM_HAND_BONE_CLASS
 try:
     from .checkpoint import register_safe_checkpoint_loader
 except ModuleNotFoundError as err:  # a deployment install (mmseg_ext.deploy) has no mmengine
-    if err.name != 'mmengine':
+    if (err.name or '').split('.')[0] != 'mmengine':
         raise
 
 __all__ = [

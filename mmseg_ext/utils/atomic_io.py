@@ -9,7 +9,7 @@ from typing import IO, Iterator, Union
 try:
     from mmengine.fileio import LocalBackend, register_backend
 except ModuleNotFoundError as err:  # a deployment install (mmseg_ext.deploy) has no mmengine
-    if err.name != 'mmengine':
+    if (err.name or '').split('.')[0] != 'mmengine':
         raise
     LocalBackend = register_backend = None
 

@@ -26,6 +26,8 @@ class SMPSegmentor(MultiLabelEncoderDecoder):
         data_preprocessor (dict, optional): Usually
             ``MultiLabelSegDataPreProcessor`` with ``size_divisor=32``.
         init_cfg (dict, optional): mmengine initialisation config.
+        pretrained (None): Only None, which ``mmseg.apis.init_model`` sets on every
+            model config; SMP encoders take ``encoder_weights``.
         **smp_args: The other arguments of
             :class:`mmseg_ext.models.backbones.SMPModel` (``encoder_name``,
             ``encoder_weights`` (default None: nothing is downloaded),
@@ -41,7 +43,11 @@ class SMPSegmentor(MultiLabelEncoderDecoder):
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
                  **smp_args) -> None:
+        if pretrained is not None:
+            raise ValueError(f'SMPSegmentor: pretrained={pretrained!r} is not read; set '
+                             "encoder_weights (e.g. 'imagenet') instead")
         super().__init__(
             backbone=dict(type='SMPModel', arch=arch, classes=classes, **smp_args),
             decode_head=dict(type='IdentityHead', num_classes=classes,
