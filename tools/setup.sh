@@ -4,7 +4,7 @@
 # mmpretrain, SMP and this package, then optionally runs the tests or the demo.
 #
 #   bash tools/setup.sh          # install only (idempotent)
-#   bash tools/setup.sh test     # install, then run the test suite
+#   bash tools/setup.sh test     # install (+ requirements/deploy.txt), then run the test suite
 #   bash tools/setup.sh demo     # install, then phantoms -> train demo -> submission CSV
 #
 # Choices (environment variables):
@@ -129,6 +129,11 @@ if [ "$(cat "$VENV/mmseg_ext_mmcv.key" 2>/dev/null)" != "$KEY" ] \
 fi
 
 "${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
+# The optional deployment runtimes (ONNX, ONNX Runtime, OpenVINO): the test suite runs
+# tests/test_deploy with them instead of skipping it.
+if [ "${1:-}" = test ]; then
+  "${PIP[@]}" -r requirements/deploy.txt
+fi
 # Non-editable install: puts tools/ and configs/ under mmseg_ext/.mim for `mim run` (openmim
 # cannot find them in a PEP 660 editable install); tools/ run a checkout's own mmseg_ext.
 "${PIP[@]}" --no-deps --force-reinstall --no-build-isolation "$ROOT"
