@@ -74,6 +74,7 @@ if __name__ == '__main__':
             'mim': read_requirements('mminstall'),
             'tests': read_requirements('tests'),
             'optional': read_requirements('optional'),
+            'deploy': read_requirements('deploy'),
             'all': read_requirements('mminstall') + read_requirements('optional')
             + read_requirements('tests'),
         },

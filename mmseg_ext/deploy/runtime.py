@@ -151,7 +151,8 @@ class OpenVinoRunner(Runner):
             raise _load_error(model_path, self.backend, err) from err
         shape = model.input(0).get_partial_shape()
         super().__init__(model_path, [d.get_length() if d.is_static else None for d in shape])
-        self.precision = str(self.compiled.get_property('INFERENCE_PRECISION_HINT'))
+        hint = self.compiled.get_property('INFERENCE_PRECISION_HINT')  # an ov.Type
+        self.precision = hint.to_string() if hasattr(hint, 'to_string') else str(hint)
         self.request = self.compiled.create_infer_request()
 
     def _run(self, inputs: np.ndarray) -> np.ndarray:
