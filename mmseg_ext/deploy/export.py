@@ -177,10 +177,11 @@ def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
     scale = [int(scale), int(scale)] if isinstance(scale, (int, float)) else list(scale)
     pre = model.data_preprocessor
     pad_cfg = dict(getattr(pre, 'test_cfg', None) or {})
-    classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes')
-                   or HAND_BONE_CLASSES)
+    # The checkpoint's classes (mmseg's init_model puts Cityscapes' there when it has none).
+    classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes') or [])
     if len(classes) != model.out_channels:
-        classes = [f'class_{i}' for i in range(model.out_channels)]
+        classes = list(HAND_BONE_CLASSES) if len(HAND_BONE_CLASSES) == model.out_channels \
+            else [f'class_{i}' for i in range(model.out_channels)]
     mean = pre.mean.flatten().tolist() if pre._enable_normalize else [0.0] * 3
     std = pre.std.flatten().tolist() if pre._enable_normalize else [1.0] * 3
     if pre.channel_conversion:
