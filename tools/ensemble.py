@@ -20,8 +20,6 @@ import argparse
 import time
 
 import torch
-from mmengine.config import Config
-from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
 from mmseg_ext.deploy.onnx_member import ExportedMember, parse_exported_member
@@ -32,6 +30,15 @@ from mmseg_ext.utils.device_report import check_expected_device
 from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
 from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_paths_by_name,
                                         read_search_result)
+
+
+def progress_bar(total: int):
+    """mmengine's ProgressBar; a silent one where mmengine is not installed."""
+    try:
+        from mmengine.utils import ProgressBar
+    except ModuleNotFoundError:  # a deployment install (exported members only)
+        return type('NoProgress', (), {'update': lambda self: None})()
+    return ProgressBar(total)
 
 
 def build_member(spec: str, exported, args):
@@ -76,6 +83,7 @@ def main() -> None:
     if args.tta and specs:
         parser.error('--tta flips exported members only; for CONFIG:CKPT use tools/test.py --tta')
     if specs and args.device != 'cpu':  # --device cpu runs GPU configs on the CPU on purpose
+        from mmengine.config import Config  # exported members alone need no mmengine
         expected = {Config.fromfile(config).get('expected_device', 'cpu') for config, *_ in specs}
         check_expected_device('cuda' if 'cuda' in expected or args.device else 'cpu')
     members = [build_member(spec, e, args) for spec, e in zip(args.model, exported)]
@@ -84,7 +92,7 @@ def main() -> None:
     rule = mask_rule_for(members[0].test_cfg, json_thresholds,
                          search and search['thresholds'], crf=args.crf or None)
     class_weights = torch.tensor(search['class_weights']) if search else None
-    start, progress = time.time(), ProgressBar(len(images))
+    start, progress = time.time(), progress_bar(len(images))
     with SubmissionWriter(args.submission, classes) as writer:
         for path in images:
             probs = ensemble_probs(members, path, class_weights)

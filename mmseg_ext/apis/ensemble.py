@@ -1,11 +1,11 @@
-"""Streaming ensemble of multi-label segmentors with their own configs."""
+"""Streaming ensemble of multi-label segmentors with their own configs.
+
+mmengine and mmseg are imported where a config member needs them: an ensemble
+of exported members (:mod:`mmseg_ext.deploy`) runs without them.
+"""
 from typing import List, Optional, Sequence
 
 import torch
-from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import init_default_scope
-from mmseg.apis import init_model
 
 
 class EnsembleMember:
@@ -20,6 +20,10 @@ class EnsembleMember:
 
     def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
                  device: Optional[str] = None) -> None:
+        from mmengine.config import Config
+        from mmengine.dataset import Compose
+        from mmengine.registry import init_default_scope
+        from mmseg.apis import init_model
         cfg = Config.fromfile(config)
         cfg.model.test_cfg['output_probs'] = True
         init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -44,12 +48,14 @@ class EnsembleMember:
                   weight=1.0) -> torch.Tensor:
         """Add ``weight`` x the (C, H, W) probabilities of ``img_path`` into ``total``
         (None starts a sum); see :meth:`MultiLabelSegmentorMixin.add_probs`."""
+        from mmengine.dataset import pseudo_collate
         data = pseudo_collate([self.pipeline(dict(img_path=img_path))])
         return self.model.add_probs(data, total, weight)
 
     @torch.no_grad()
     def predict_probs(self, img_path: str) -> torch.Tensor:
         """(C, H, W) probabilities at the image's original size."""
+        from mmengine.dataset import pseudo_collate
         data = self.pipeline(dict(img_path=img_path))
         return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
 

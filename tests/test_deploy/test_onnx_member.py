@@ -99,37 +99,34 @@ def test_mixed_with_a_pytorch_member(exported_tiny, tiny_run, torch_submission, 
     _assert_matches(out, torch_submission, image_root)
 
 
-# Runs in a process where mmcv, mmengine and mmseg cannot be imported (a deployment install).
+# tools/ensemble.py in a process where mmcv, mmengine and mmseg cannot be imported (as in
+# a deployment install), then the names of any such module that got loaded.
 _NO_MM = r'''
-import sys
+import runpy, sys
 for name in ('mmcv', 'mmengine', 'mmseg'):
     sys.modules[name] = None  # import fails as if not installed
-model, image_root, out = sys.argv[1:4]
-from mmseg_ext.deploy.onnx_member import ExportedMember
-from mmseg_ext.utils.submission import SubmissionWriter, image_paths_by_name
+sys.argv = ['tools/ensemble.py'] + sys.argv[1:]
+runpy.run_path('tools/ensemble.py', run_name='__main__')
 import mmseg_ext
 assert mmseg_ext.MM_IMPORT_ERROR is not None
-member = ExportedMember(model)
-rule = member.mask_rule
-with SubmissionWriter(out, member.spec.class_names) as writer:
-    for name, path in image_paths_by_name(image_root).items():
-        writer.write_image(name, rule(member.add_probs(path, None, 1.0), path))
 loaded = sorted(m for m in sys.modules if sys.modules[m] is not None
                 and m.split('.')[0] in ('mmcv', 'mmengine', 'mmseg'))
 print('loaded:', loaded)
 '''
 
 
-def test_inference_without_mmcv_mmengine_mmseg(exported_tiny, phantom_root, tmp_path):
+def test_ensemble_tool_without_mmcv_mmengine_mmseg(exported_tiny, phantom_root, tmp_path):
     image_root = osp.join(phantom_root, 'test', 'DCM')
     out = str(tmp_path / 'no_mm.csv')
-    proc = subprocess.run([sys.executable, '-c', _NO_MM, exported_tiny[0], image_root, out],
-                          cwd=str(tmp_path), env=tool_env(), capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, '-c', _NO_MM, '--model', exported_tiny[0], '--tta',
+                           '--image-root', image_root, '--submission', out],
+                          cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'loaded: []' in proc.stdout
-    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--image-root', image_root,
-             '--submission', str(tmp_path / 'tool.csv'))
+    assert 'wrote 58 rows for 2 images' in proc.stdout
+    run_tool('tools/ensemble.py', '--model', exported_tiny[0], '--tta', '--image-root',
+             image_root, '--submission', str(tmp_path / 'tool.csv'))
     assert open(out, 'rb').read() == (tmp_path / 'tool.csv').read_bytes()
 
 
