@@ -18,6 +18,7 @@ float32 backends must reach 0.999.
 """
 import argparse
 import copy
+import os
 import os.path as osp
 import platform
 import sys
@@ -165,14 +166,21 @@ def main() -> None:
         for config in args.configs:
             for tta in (False, ) if args.no_tta else (False, True):
                 table += measure(osp.join(ROOT, config), images, work, args.threads, tta)
-    print(f'\n{len(images)} images of 2048², {args.threads} threads; {versions()}\n')
+                print_table(table[-5 if not tta else -4:])  # as soon as measured
+    print(f'\n{len(images)} images of 2048², {args.threads} threads; {versions()}; load '
+          f'average at the end {os.getloadavg()[0]:.1f}\n')
+    print_table(table)
+
+
+def print_table(rows: list) -> None:
+    """Markdown table of :func:`measure`'s rows."""
     print('| config | flip TTA | backend | precision | s/image | speed-up vs PyTorch eager '
           '| min per-class Dice vs PyTorch f32 |')
     print('| --- | --- | --- | --- | --- | --- | --- |')
-    for row in table:
+    for row in rows:
         print(f"| {row['config']} | {'yes' if row['tta'] else 'no'} | {row['backend']} | "
               f"{row['precision']} | {row['s_per_image']:.2f} | {row['speedup']:.2f}x | "
-              f"{row['dice']:.4f} |")
+              f"{row['dice']:.4f} |", flush=True)
 
 
 if __name__ == '__main__':
