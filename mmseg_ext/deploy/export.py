@@ -47,6 +47,7 @@ class ExportResult:
         dynamic_axes (list[str]): Axes that may vary.
         max_abs_diff (float): Largest |ONNX Runtime - PyTorch| logit on random input.
         exporter (str): 'dynamo' or 'torchscript'.
+        note (str): Why the input size was fixed, when it was.
     """
     onnx_path: str
     spec_path: str
@@ -54,6 +55,7 @@ class ExportResult:
     dynamic_axes: List[str]
     max_abs_diff: float
     exporter: str
+    note: str = ''
 
 
 class ShapeUpsample(nn.Module):
@@ -285,6 +287,7 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
     make_traceable(model)
     net = LogitsNet(model).eval()
     height, width = tuple(input_size) if input_size else sample_size(spec)
+    note = ''
     generator = torch.Generator().manual_seed(seed)
     example = torch.randn((1, spec.num_channels, height, width), generator=generator)
     folder = osp.dirname(osp.abspath(out))
@@ -306,9 +309,13 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
             check = torch.randn((1, spec.num_channels) + other, generator=generator)
             other_diff = max_logit_diff(net, tmp, check)
             if other_diff > max(1e-3, 100 * diff):  # a size baked into the graph
+                note = (f'logits at input size {other} differ from PyTorch by '
+                        f'{other_diff:.3g}: exported with a fixed input size instead')
                 _export(net, example, tmp, exporter, False, opset)
                 shape, dynamic_axes = graph_input_shape(tmp), []
-            diff = max(diff, other_diff if dynamic_axes else diff)
+                diff = max_logit_diff(net, tmp, example)
+            else:
+                diff = max(diff, other_diff)
         spec.input_shape, spec.dynamic_axes = shape, dynamic_axes
         spec.exporter = f'torch {torch.__version__} {exporter}, opset {opset}'
         with open(tmp, 'rb') as f:
@@ -317,4 +324,4 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
         if osp.exists(tmp):
             os.remove(tmp)
     write_spec(spec, spec_path(out))
-    return ExportResult(out, spec_path(out), shape, dynamic_axes, diff, exporter)
+    return ExportResult(out, spec_path(out), shape, dynamic_axes, diff, exporter, note)

@@ -88,8 +88,7 @@ class ExportedMember:
             return [(self.runner(inputs)[0], False)]
         # Flip the unpadded image, then pad, as RandomFlip before the preprocessor does.
         height, width = prepared.resized
-        mirror = np.zeros_like(inputs)
-        mirror[...] = inputs
+        mirror = inputs.copy()
         mirror[..., :height, :width] = inputs[..., :height, :width][..., ::-1]
         if self.runner.dynamic_batch:
             out = self.runner(np.concatenate([inputs, mirror]))

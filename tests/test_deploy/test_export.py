@@ -62,3 +62,24 @@ def test_export_refuses_what_it_cannot_reproduce(tiny_run, tmp_path):
     assert proc.returncode != 0
     assert f"{slide}: test_cfg.mode='slide'" in proc.stderr
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_ocr_cascade_exports_with_dynamic_axes(phantom_root, tmp_path):
+    """HRNet + OCR (CascadeEncoderDecoder: FCN -> OCR head), tiny, dynamo exporter."""
+    from mmengine.config import Config
+
+    from mmseg_ext.deploy.export import export_onnx
+    from tests.helpers import REPO_ROOT, TINY_HRNET_EXTRA
+    cfg = Config.fromfile(f'{REPO_ROOT}/configs/hrnet/hrnet_w18_ocr_hand.py')
+    cfg.model.backbone.extra = TINY_HRNET_EXTRA
+    fcn, ocr = cfg.model.decode_head
+    fcn.update(in_channels=[8, 16, 32, 64], channels=120)
+    ocr.update(in_channels=[8, 16, 32, 64], channels=32, ocr_channels=16)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = (64, 64)
+    config = str(tmp_path / 'ocr.py')
+    cfg.dump(config)
+    result = export_onnx(config, None, str(tmp_path / 'ocr.onnx'))
+    assert result.dynamic_axes == ['batch', 'height', 'width'], result.note
+    assert result.max_abs_diff < 1e-4

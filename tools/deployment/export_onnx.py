@@ -50,6 +50,8 @@ def main() -> None:
     print(f'exported {result.onnx_path} ({result.exporter} exporter, '
           f'{time.time() - start:.1f} s); input shape {result.input_shape}; '
           f'dynamic axes: {dynamic}')
+    if result.note:
+        print(f'note: {result.note}')
     print(f'onnx.checker: ok; max abs logit difference to PyTorch on random input: '
           f'{result.max_abs_diff:.3g}')
     print(f'inference settings: {result.spec_path}')
