@@ -96,18 +96,28 @@ class ExportedMember:
         return [(self.runner(inputs)[0], False), (self.runner(mirror)[0], True)]
 
     @torch.no_grad()
-    def add_probs(self, img_path: str, total: Optional[Tensor],
-                  weight: Union[float, Tensor] = 1.0) -> Tensor:
+    def add_probs(self, img_path: str, total: Optional[Tensor] = None,
+                  weight: Union[float, Tensor, None] = None, **fields) -> Tensor:
         """Add ``weight`` x this model's (C, H, W) probabilities for one image into ``total``.
 
         Args:
             img_path (str): The X-ray file.
             total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
-            weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
+            weight (float | Tensor, optional): Scalar or (C, 1, 1) per-class weight;
+                default the member's ``weight``.
+            **fields: Further pipeline inputs of the PyTorch members (e.g. a crop
+                box); an exported model takes none.
 
         Returns:
             Tensor: ``total`` with this model's weighted probabilities added.
+
+        Raises:
+            DeployError: ``fields`` given (the exported pre-processing has no such step).
         """
+        if fields:
+            raise DeployError(f'{self.model_path}: an exported model takes only the image, '
+                              f'not {sorted(fields)}')
+        weight = self.weight if weight is None else weight
         prepared = prepare(read_xray(img_path), img_path, self.spec)
         views = self._logits(prepared)
         if views[0][0].shape[0] != len(self.spec.class_names):
