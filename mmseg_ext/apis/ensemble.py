@@ -1,11 +1,13 @@
 """Streaming ensemble of multi-label segmentors with their own configs."""
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmseg.apis import init_model
+
+from mmseg_ext.utils.mask_rule import MaskRule
 
 
 class EnsembleMember:
@@ -16,25 +18,41 @@ class EnsembleMember:
         checkpoint (str): Checkpoint file.
         weight (float): Weight in the probability average. Defaults to 1.
         device (str, optional): Defaults to cuda if available, else cpu.
+        pipeline (list, optional): Test pipeline; defaults to the config's,
+            without its annotation loading.
     """
 
     def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
-                 device: Optional[str] = None) -> None:
+                 device: Optional[str] = None, pipeline: Optional[list] = None) -> None:
         cfg = Config.fromfile(config)
-        cfg.model.test_cfg['output_probs'] = True
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.model = init_model(cfg, checkpoint, device=device)
-        pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
-                    if t['type'] not in ('LoadHandBoneAnnotations', 'LoadAnnotations')]
+        if pipeline is None:
+            pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
+                        if t['type'] not in ('LoadHandBoneAnnotations', 'LoadAnnotations')]
         self.pipeline = Compose(pipeline)
         self.weight = float(weight)
 
-    @torch.no_grad()
-    def predict_probs(self, img_path: str) -> torch.Tensor:
-        """(C, H, W) probabilities at the image's original size."""
-        data = self.pipeline(dict(img_path=img_path))
-        return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
+    @property
+    def mask_rule(self) -> MaskRule:
+        """The model's thresholds, cleanup and CRF."""
+        return self.model.mask_rule
+
+    def add_probs(self, img_path: str, total: Optional[torch.Tensor] = None,
+                  weight: Union[float, torch.Tensor, None] = None, **fields) -> torch.Tensor:
+        """Add ``weight`` (default: the member's) x the image's (C, H, W) probabilities
+        into ``total`` (:meth:`MultiLabelSegmentorMixin.predict_probs`).
+
+        Args:
+            img_path (str): The image.
+            total (Tensor, optional): Running sum on the model's device; None starts one.
+            weight (float | Tensor, optional): Scalar or (C, 1, 1) weight.
+            **fields: More inputs of the pipeline (e.g. a crop box).
+        """
+        data = pseudo_collate([self.pipeline(dict(img_path=img_path, **fields))])
+        weight = self.weight if weight is None else weight
+        return self.model.predict_probs(data, total, weight)
 
 
 def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
@@ -49,16 +67,14 @@ def ensemble_probs(members: Sequence[EnsembleMember], img_path: str,
             default each member's scalar ``weight``.
 
     Every member adds its probabilities into one float32 running sum, class
-    by class (:meth:`MultiLabelSegmentorMixin.add_probs`), so memory is that
-    sum plus one full-size plane, whatever the number of members (and of
-    images); nothing is copied to the host.
+    by class, so memory is that sum plus one full-size plane, whatever the
+    number of members (and of images); nothing is copied to the host.
     """
     total, weight_sum = None, 0.0
     for k, member in enumerate(members):
         weight = member.weight if class_weights is None \
             else class_weights[k].float().view(-1, 1, 1)
-        data = pseudo_collate([member.pipeline(dict(img_path=img_path))])
-        total = member.model.add_probs(data, total, weight)
+        total = member.add_probs(img_path, total, weight)
         weight_sum = weight_sum + weight
     if torch.is_tensor(weight_sum):
         weight_sum = weight_sum.to(total.device)

@@ -19,7 +19,7 @@ from .mask_cleanup import clean_masks
 
 # Every test_cfg key the multi-label segmentors read; anything else is a typo.
 TEST_CFG_KEYS = ('mode', 'crop_size', 'stride', 'gaussian', 'window_batch', 'threshold',
-                 'output_probs', 'cleanup', 'crf')
+                 'cleanup', 'crf')
 Threshold = Union[float, Sequence[float]]
 
 

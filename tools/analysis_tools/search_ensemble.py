@@ -17,6 +17,7 @@ if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
 
 import argparse
 import itertools
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -40,6 +41,15 @@ def weight_grid(num_models: int, step: float) -> list:
             if sum(c) == units]
 
 
+def blend(probs: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
+    """sum_k weights[k] x probs[k], in one new tensor on the members' device."""
+    blended = torch.zeros_like(probs[0])
+    for member_probs, weight in zip(probs, weights):
+        if weight:
+            blended.add_(member_probs, alpha=float(weight))
+    return blended
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model', action='append', required=True, help='CONFIG:CKPT')
@@ -61,11 +71,11 @@ def main() -> None:
     searches = [ThresholdSearch(thresholds) for _ in grid]
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
-        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'], len(HAND_BONE_CLASSES)))
-        probs = torch.stack([m.predict_probs(info['img_path']).float().cpu() for m in members])
+        probs = [m.add_probs(info['img_path'], weight=1.0) for m in members]  # on the device
+        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'],
+                                          len(HAND_BONE_CLASSES))).to(probs[0].device)
         for weights, search in zip(grid, searches):
-            blended = (probs * torch.tensor(weights, dtype=torch.float32).view(-1, 1, 1, 1)).sum(0)
-            search.add(blended, gt)
+            search.add(blend(probs, weights), gt)
     tables = np.stack([ThresholdSearch.dice_table(s.counts) for s in searches])  # (W, T, C)
     best_t = tables.max(axis=1)  # (W, C): best threshold for each weight and class
     classes = HAND_BONE_CLASSES

@@ -48,35 +48,37 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def val_predictions(model, dataset, num_classes: int) -> Iterator[Tuple[object, torch.Tensor]]:
-    """(prediction sample, (C, H, W) bool ground truth) per validation image."""
+def val_predictions(model, dataset, num_classes: int
+                    ) -> Iterator[Tuple[torch.Tensor, torch.Tensor, str]]:
+    """((C, H, W) probabilities, (C, H, W) bool ground truth, image path) per
+    validation image."""
     for i in range(len(dataset)):
-        with torch.no_grad():
-            sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        yield sample, unpack_bits(sample.gt_sem_seg.data[0], num_classes)
+        data = pseudo_collate([dataset[i]])
+        sample = data['data_samples'][0]
+        yield (model.predict_probs(data), unpack_bits(sample.gt_sem_seg.data[0], num_classes),
+               sample.img_path)
 
 
 def dice_of(model, dataset, num_classes: int, rules: Sequence[MaskRule]) -> List[np.ndarray]:
     """(C,) Dice over the dataset of each rule's masks, all from one second prediction
     pass (a costly cleanup or CRF runs once per image, not once per candidate threshold)."""
     counts: List[list] = [[] for _ in rules]
-    for sample, gt in val_predictions(model, dataset, num_classes):
+    for probs, gt, img_path in val_predictions(model, dataset, num_classes):
         for rule, rule_counts in zip(rules, counts):
-            rule_counts.append(dice_counts(rule(sample.seg_logits.data, sample.img_path), gt))
+            rule_counts.append(dice_counts(rule(probs, img_path), gt))
     return [dice_from_counts(np.stack(c)).mean(axis=0) for c in counts]
 
 
 def main() -> None:
     args = parse_args()
     model, dataset = init_model_and_dataset(args.config, args.checkpoint, 'val',
-                                            output_probs=True, device=args.device,
-                                            cfg_options=args.cfg_options)
+                                            device=args.device, cfg_options=args.cfg_options)
     classes = dataset.metainfo['classes']
     cleanup = dict(keep_largest=True, min_area=args.min_area, close_kernel=args.close_kernel,
                    fill_holes=args.fill_holes)
     search = ThresholdSearch(sorted(set(args.grid) | {0.5}))
-    for sample, gt in val_predictions(model, dataset, len(classes)):
-        search.add(sample.seg_logits.data, gt)
+    for probs, gt, _ in val_predictions(model, dataset, len(classes)):
+        search.add(probs, gt)
     best = search.best()
     default = search.dice_at([0.5] * len(classes))
     rules = [MaskRule(best['thresholds'].tolist(), cleanup=cleanup)]
