@@ -22,13 +22,11 @@ import gc
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 import threading
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from benchmarks.common import run_child  # noqa: E402
 CONFIG = osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py')

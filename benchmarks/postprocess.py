@@ -8,21 +8,18 @@ Ours: ``MultiLabelSegmentorMixin.postprocess_result`` as used for submissions
     python benchmarks/postprocess.py [--low 512] [--size 2048] [--threads 2]
 """
 import argparse
-import os.path as osp
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from benchmarks.common import compare  # noqa: E402
 from mmseg_ext.datasets.phantoms import render_hand  # noqa: E402
 from mmseg_ext.datasets.transforms.loading import rasterize_bitmask  # noqa: E402
 from mmseg_ext.models.utils import upsample_and_threshold  # noqa: E402
-from mmseg_ext.utils.bitmask import unpack_bits  # noqa: E402
+from mmseg_ext.utils.masks.bitmask import unpack_bits  # noqa: E402
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.rle import rle_encode_batch  # noqa: E402
+from mmseg_ext.utils.formats.rle import rle_encode_batch  # noqa: E402
 
 
 def reference_rle(mask: np.ndarray) -> str:

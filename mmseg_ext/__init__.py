@@ -5,8 +5,8 @@ config) registers its datasets, transforms, models, losses, metrics and hooks
 into mmseg's registries, makes mmengine load checkpoints safely under
 torch >= 2.6 (``weights_only`` with an allow-list) and write them atomically.
 """
-from .utils.atomic_io import register_atomic_local_backend
-from .utils.checkpoint import register_safe_checkpoint_loader
+from .utils.fileio.atomic_io import register_atomic_local_backend
+from .utils.fileio.checkpoint import register_safe_checkpoint_loader
 from .version import __version__
 
 register_safe_checkpoint_loader()

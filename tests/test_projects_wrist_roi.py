@@ -1,7 +1,5 @@
 """The wrist ROI project: crop transform, stage-2 training, two-stage submission."""
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import torch
@@ -9,11 +7,11 @@ from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.mask_rule import MaskRule
-from mmseg_ext.utils.submission import check_submission
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.formats.submission import check_submission
 from projects.wrist_roi.wrist_roi import carpal_box
-from tests.conftest import REPO_ROOT, tool_env
-from tests.helpers import tiny_config
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_tool, tiny_config
 
 STAGE2 = osp.join(REPO_ROOT, 'projects/wrist_roi/configs/hrnet_w18_carpal_roi_phantom_cpu.py')
 
@@ -56,18 +54,14 @@ def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path
     cfg.work_dir = str(tmp_path / 'stage2')
     config2 = str(tmp_path / 'stage2.py')
     cfg.dump(config2)
-    proc = subprocess.run([sys.executable, 'tools/train.py', config2], cwd=REPO_ROOT,
-                          env=tool_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_tool('tools/train.py', config2, timeout=600)
     assert 'Trapezium' in proc.stdout + proc.stderr  # the 8-class Dice table
     config1, ckpt1 = tiny_run
     out_csv = str(tmp_path / 'two.csv')
-    proc = subprocess.run(
-        [sys.executable, 'projects/wrist_roi/tools/two_stage_submission.py', '--stage1',
-         f'{config1}:{ckpt1}', '--stage2', f'{config2}:{tmp_path}/stage2/iter_2.pth',
-         '--image-root', osp.join(phantom_root, 'test', 'DCM'), '--submission', out_csv],
-        cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_tool('projects/wrist_roi/tools/two_stage_submission.py', '--stage1',
+                    f'{config1}:{ckpt1}', '--stage2', f'{config2}:{tmp_path}/stage2/iter_2.pth',
+                    '--image-root', osp.join(phantom_root, 'test', 'DCM'), '--submission',
+                    out_csv, timeout=600)
     assert 'two-stage:' in proc.stdout
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 

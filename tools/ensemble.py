@@ -6,13 +6,6 @@ Members may mix architectures and input sizes; images are streamed one at a
 time (sorted by path), so peak memory is one image's outputs plus the models.
 """
 import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import time
 
@@ -22,10 +15,12 @@ from mmengine.utils import ProgressBar
 
 from mmseg_ext.apis import EnsembleMember, ensemble_probs, parse_member
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.device_report import check_expected_device
-from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
-from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_paths_by_name,
-                                        read_search_result)
+from mmseg_ext.utils.runtime.device_report import check_expected_device
+from mmseg_ext.utils.formats.thresholds_json import load_thresholds
+from mmseg_ext.utils.postprocessing.mask_rule import mask_rule_for
+from mmseg_ext.utils.formats.search_result import read_search_result
+from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_writable,
+                                                image_paths_by_name)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmseg.apis import init_model
 
-from mmseg_ext.utils.mask_rule import MaskRule
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 
 class EnsembleMember:

@@ -1,5 +1,5 @@
-from .bitmask import pack_bits, rasterize_bitmask, unpack_bits
-from .checkpoint import register_safe_checkpoint_loader
+from .masks.bitmask import pack_bits, rasterize_bitmask, unpack_bits
+from .fileio.checkpoint import register_safe_checkpoint_loader
 from .class_names import (CARPAL_CLASSES, HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES,
                           hand_bone_palette)
 

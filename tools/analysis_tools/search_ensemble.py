@@ -7,14 +7,6 @@ every threshold per class by the competition Dice on the first member's
 validation fold; the best are written to a JSON that ``tools/ensemble.py
 --search-json`` uses.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import itertools
 from typing import Sequence
@@ -28,9 +20,9 @@ from mmseg.registry import DATASETS
 
 from mmseg_ext.apis import EnsembleMember, parse_member
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
-from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.submission import write_search_result
+from mmseg_ext.utils.formats.search_result import write_search_result
 
 
 def weight_grid(num_models: int, step: float) -> list:

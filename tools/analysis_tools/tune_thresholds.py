@@ -4,16 +4,7 @@
 Prints per-class Dice at 0.5 and at the tuned thresholds, and whether
 post-processing (largest component / small components removed) helps.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
-import json
 from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
@@ -24,9 +15,9 @@ from mmengine.dataset import pseudo_collate
 from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
-from mmseg_ext.utils.bitmask import unpack_bits
-from mmseg_ext.utils.mask_rule import MaskRule
+from mmseg_ext.utils.formats.thresholds_json import write_thresholds
+from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,8 +87,7 @@ def main() -> None:
         verdict = 'helps' if crf.mean() > best['dice'].mean() else 'does not help'
         print(f'dense CRF: mean Dice {crf.mean():.4f} vs tuned thresholds '
               f'{best["dice"].mean():.4f}: {verdict} on this validation fold')
-    thresholds = {c: float(t) for c, t in zip(classes, best['thresholds'])}
-    atomic_write_bytes(json.dumps(thresholds, indent=2).encode(), args.out)
+    write_thresholds(args.out, dict(zip(classes, best['thresholds'])))
     print(f'wrote {args.out}')
 
 

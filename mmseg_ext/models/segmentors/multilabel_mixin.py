@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mmseg_ext.models.utils import (add_upsampled, gaussian_slide, undo_test_transforms,
                                     upsample_and_threshold, valid_pixel_mask)
-from mmseg_ext.utils.mask_rule import MaskRule, check_test_cfg
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, check_test_cfg
 
 
 class MultiLabelSegmentorMixin:
@@ -26,14 +26,14 @@ class MultiLabelSegmentorMixin:
       probabilities (TTA views, ensemble members, the tuner, the tools).
     - ``predict``/``test_step`` (mmseg's) -> :meth:`postprocess_result`: the
       final (C, H, W) bool masks in ``pred_sem_seg``, the model's
-      :class:`~mmseg_ext.utils.mask_rule.MaskRule` applied once per image.
+      :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` applied once per image.
 
     ``test_cfg`` keys: ``mode='slide'`` with ``crop_size``, ``stride``,
     ``gaussian`` (Gaussian-weighted windows instead of mmseg's flat average;
     default False) and ``window_batch`` (windows per forward pass; default 1);
     ``threshold`` (float or one per class, default 0.5), ``cleanup``
     (``dict(keep_largest=True, min_area=N)`` per class, see
-    :func:`mmseg_ext.utils.mask_cleanup.clean_masks`) and ``crf`` (dense CRF
+    :func:`mmseg_ext.utils.postprocessing.mask_cleanup.clean_masks`) and ``crf`` (dense CRF
     on the image, optional ``pydensecrf2``): the mask rule. An unknown key is
     an error when the model is built.
     """

@@ -5,7 +5,7 @@ import torch
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from mmseg_ext.utils.geometry import rotation_matrix
+from mmseg_ext.utils.masks.geometry import rotation_matrix
 
 
 def padding_of(meta: dict) -> List[int]:

@@ -4,24 +4,19 @@ full-resolution carpal crop, replacing stage 1's carpal masks there.
 ``python projects/wrist_roi/tools/two_stage_submission.py --stage1 CFG:CKPT
     --stage2 CFG:CKPT --image-root DIR --submission out.csv [--margin 0.15]``
 """
+import argparse
 import os.path as osp
-import sys
+import time
 
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-sys.path.insert(0, _REPO)
+import torch
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
-
-from mmseg_ext.apis import EnsembleMember, parse_member  # noqa: E402
-from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.mask_rule import MaskRule  # noqa: E402
-from mmseg_ext.utils.submission import (SubmissionWriter, check_writable,  # noqa: E402
+from mmseg_ext.apis import EnsembleMember, parse_member
+from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_writable,
                                         image_paths_by_name)
-from projects.wrist_roi.wrist_roi import carpal_box  # noqa: E402
-from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START  # noqa: E402
+from projects.wrist_roi.wrist_roi import carpal_box
+from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START
 
 
 # Stage 2 reads the image and crops the box that stage 1's carpals give (roi_box).

@@ -32,3 +32,19 @@ def test_non_integer_factors_fall_back_to_full_interpolation(out):
     full = F.interpolate(logits[None], size=out, mode='bilinear', align_corners=False)[0]
     got = upsample_and_threshold(logits, out, thresholds, False)
     assert torch.equal(got, full.sigmoid() > thresholds)
+
+
+def test_add_upsampled_adds_each_space_with_per_class_weights():
+    logits = _blobs(size=(12, 10))
+    out = (24, 20)
+    full = F.interpolate(logits[None], size=out, mode='bilinear', align_corners=False)[0]
+    weights = torch.tensor([1.0, 0.5, 2.0, 0.0, 3.0]).view(-1, 1, 1)
+    probs = add_upsampled(None, logits, out, weights)
+    assert torch.allclose(probs, full.sigmoid() * weights, atol=1e-6)
+    total = add_upsampled(probs.clone(), logits, out, 1.0, space='logit')
+    assert torch.allclose(total, full.sigmoid() * weights + full, atol=1e-5)
+    thresholds = torch.tensor([0.5, 0.3, 0.5, 0.7, 0.5]).view(-1, 1, 1)
+    votes = add_upsampled(None, logits, out, 2.0, space='vote', thresholds=thresholds)
+    assert torch.equal(votes, (full.sigmoid() > thresholds).float() * 2)
+    with pytest.raises(ValueError, match='space'):
+        add_upsampled(None, logits, out, space='median')

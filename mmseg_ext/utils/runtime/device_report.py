@@ -1,6 +1,6 @@
 """Which device torch will train on, and why a visible GPU cannot be used.
 
-``python -m mmseg_ext.utils.device_report`` prints it (``tools/setup.sh`` does
+``python -m mmseg_ext.utils.runtime.device_report`` prints it (``tools/setup.sh`` does
 after installing). :func:`check_expected_device` is what ``tools/train.py``,
 ``tools/test.py`` and ``tools/ensemble.py`` call before building a model: a
 config made for a GPU (``expected_device = 'cuda'``) stops there, with the

@@ -3,7 +3,7 @@ import os
 import pytest
 from mmengine.fileio import get_file_backend
 
-from mmseg_ext.utils.atomic_io import AtomicLocalBackend
+from mmseg_ext.utils.fileio.atomic_io import AtomicLocalBackend
 
 
 def test_local_paths_use_atomic_backend(tmp_path):

@@ -3,11 +3,11 @@ import re
 
 import pytest
 
-from mmseg_ext.utils import device_report
-from mmseg_ext.utils.device_report import (arch_supported, check_amp_dtype,
+from mmseg_ext.utils.runtime import device_report
+from mmseg_ext.utils.runtime.device_report import (arch_supported, check_amp_dtype,
                                            check_expected_device, describe_device, gpu_problems)
-from mmseg_ext.utils.torch_support import (MIN_TORCH, REMEDY, DeviceError, check_torch_version,
-                                           torch_version_tuple)
+from mmseg_ext.utils.runtime.torch_support import (MIN_TORCH, REMEDY, DeviceError,
+                                                   check_torch_version, torch_version_tuple)
 
 CU130_ARCHS = ['sm_75', 'sm_80', 'sm_86', 'sm_90', 'sm_100', 'sm_120']
 V100 = dict(name='Tesla V100-SXM2-32GB', driver='570.86.15', compute_cap='7.0')
@@ -85,7 +85,7 @@ def test_no_gpu_at_all_stops_a_gpu_config(monkeypatch):
 def test_supported_torch_range():
     """torch < 2.6 rejects (callable, name) allow-list entries: such a torch is refused, and
     the torch the remedy names is inside the range (the README's V100 remedy was 2.5.1)."""
-    from mmseg_ext.utils.checkpoint import mmengine_checkpoint_globals
+    from mmseg_ext.utils.fileio.checkpoint import mmengine_checkpoint_globals
     assert any(isinstance(g, tuple) for g in mmengine_checkpoint_globals())
     assert MIN_TORCH >= (2, 6)
     remedy_torch = re.search(r'torch==([\d.]+)', REMEDY).group(1)
@@ -99,6 +99,6 @@ def test_supported_torch_range():
 
 def test_torch_25_allow_list_construction_fails_on_tuples():
     """What torch 2.5 does with each allow-list entry: the reason for the range's floor."""
-    from mmseg_ext.utils.checkpoint import mmengine_checkpoint_globals
+    from mmseg_ext.utils.fileio.checkpoint import mmengine_checkpoint_globals
     with pytest.raises(AttributeError, match="'tuple' object has no attribute '__module__'"):
         [f'{f.__module__}.{f.__name__}' for f in mmengine_checkpoint_globals()]

@@ -7,7 +7,8 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.mask_rule import MaskRule, check_test_cfg, load_thresholds, mask_rule_for
+from mmseg_ext.utils.formats.thresholds_json import load_thresholds
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, check_test_cfg, mask_rule_for
 from tests.helpers import DEMO_CONFIG
 
 

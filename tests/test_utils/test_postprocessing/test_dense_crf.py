@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mmseg_ext.utils.dense_crf import dense_crf_masks
+from mmseg_ext.utils.postprocessing.dense_crf import dense_crf_masks
 
 pytest.importorskip('pydensecrf.densecrf', reason='optional dependency pydensecrf2')
 

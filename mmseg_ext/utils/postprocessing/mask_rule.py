@@ -10,8 +10,7 @@ Thresholds come from, highest precedence first: an ensemble search result
 the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
 """
 import difflib
-import json
-from typing import List, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import torch
 
@@ -33,29 +32,6 @@ def check_test_cfg(test_cfg: Optional[Mapping]) -> None:
                            f'(known: {", ".join(TEST_CFG_KEYS)})')
 
 
-def load_thresholds(path: str, class_names: Sequence[str], default: float = 0.5) -> List[float]:
-    """One threshold per class from a JSON ``{class: threshold}``; missing ones get ``default``.
-
-    Raises:
-        ValueError: Unreadable JSON, an unknown class, or a value outside (0, 1);
-            the message names the file.
-    """
-    try:
-        with open(path) as f:
-            values = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f'{path}: cannot read thresholds JSON ({err})') from err
-    if not isinstance(values, dict):
-        raise ValueError(f'{path}: expected an object {{"class": threshold}}')
-    unknown = sorted(set(values) - set(class_names))
-    if unknown:
-        raise ValueError(f'{path}: unknown class(es) {unknown}')
-    for name, value in values.items():
-        if not isinstance(value, (int, float)) or not 0 < value < 1:
-            raise ValueError(f'{path}: threshold of {name!r} must be in (0, 1), got {value!r}')
-    return [float(values.get(name, default)) for name in class_names]
-
-
 class MaskRule:
     """Per-class threshold, then optional dense CRF or cleanup: probabilities -> masks.
 
@@ -63,7 +39,7 @@ class MaskRule:
         threshold (float | Sequence[float]): One threshold, or one per class.
             A pixel is foreground where its probability is above it.
         cleanup (dict, optional): Arguments of
-            :func:`mmseg_ext.utils.mask_cleanup.clean_masks`, applied to the
+            :func:`mmseg_ext.utils.postprocessing.mask_cleanup.clean_masks`, applied to the
             thresholded masks.
         crf (bool): Refine with a dense CRF on the image instead of the
             threshold (optional ``pydensecrf2``). Defaults to False.
@@ -105,7 +81,7 @@ class MaskRule:
         """
         if self.crf:
             from .dense_crf import dense_crf_masks
-            from .xray_io import read_xray
+            from ..fileio.xray_io import read_xray
             if img_path is None:
                 raise ValueError('MaskRule(crf=True) needs the image path')
             masks = torch.from_numpy(dense_crf_masks(read_xray(img_path),

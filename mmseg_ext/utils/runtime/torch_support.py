@@ -1,7 +1,7 @@
 """Which torch builds mmseg_ext supports, and what to install instead.
 
 Needs nothing but torch: ``tools/setup.sh`` runs this file right after
-installing torch (``python mmseg_ext/utils/torch_support.py``), before
+installing torch (``python mmseg_ext/utils/runtime/torch_support.py``), before
 anything else is installed, and stops on a torch that is too old.
 """
 import sys

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.submission import SubmissionError, check_submission
+from mmseg_ext.utils.formats.submission import SubmissionError, check_submission
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import torch
 
-from .geometry import bounding_box
+from ..masks.geometry import bounding_box
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .torch_support import check_torch_version
+from ..runtime.torch_support import check_torch_version
 
 
 class UnsafeCheckpointError(RuntimeError):

@@ -6,8 +6,6 @@ RLE), far past Python's default csv field limit (131072 characters).
 import csv
 import json
 import os.path as osp
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import cv2
@@ -19,10 +17,10 @@ from mmseg.structures import SegDataSample
 
 from mmseg_ext.engine.hooks.submission_hook import SubmissionHook
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission import (SubmissionWriter, check_submission, read_csv_rows,
+from mmseg_ext.utils.formats.rle import rle_decode
+from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_submission, read_csv_rows,
                                         read_submission_images)
-from tests.conftest import REPO_ROOT, tool_env
+from tests.helpers import run_tool
 
 SIZE = 2048
 DEFAULT_CSV_LIMIT = 131072
@@ -72,17 +70,10 @@ def test_image_reader_decodes_long_fields_exactly(long_rle_case):
     assert np.array_equal(decoded, masks)
 
 
-def _run_tool(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=tool_env(),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
-
-
 def test_check_submission_tool_and_overlays(long_rle_case, tmp_path):
     image_root, _, _, out_csv = long_rle_case
-    out = _run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
-                    '--overlay-dir', str(tmp_path / 'overlays'))
+    out = run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
+                   '--overlay-dir', str(tmp_path / 'overlays')).stdout
     assert out.startswith('OK: 1 images, 29 rows')
     overlay = cv2.imread(str(tmp_path / 'overlays' / 'image1661130828152_R.png'))
     assert overlay.shape == (SIZE, SIZE, 3)
@@ -90,7 +81,7 @@ def test_check_submission_tool_and_overlays(long_rle_case, tmp_path):
 
 def test_pseudo_label_tool(long_rle_case, tmp_path):
     image_root, _, _, out_csv = long_rle_case
-    out = _run_tool('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'json'))
+    out = run_tool('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'json')).stdout
     assert 'wrote 1 annotation files' in out
     with open(tmp_path / 'json' / 'ID001' / 'image1661130828152_R.json') as f:
         labels = [a['label'] for a in json.load(f)['annotations']]

@@ -7,18 +7,17 @@ longer RLE (a checkerboard is 2M runs, about 21 MB).
 """
 import csv
 import itertools
-import json
 import os
 import os.path as osp
 from typing import Container, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .atomic_io import atomic_open
-from .class_names import HAND_BONE_CLASSES
-from .file_scan import IMAGE_SUFFIXES, list_images, paths_by_name
+from ..fileio.atomic_io import atomic_open
+from ..class_names import HAND_BONE_CLASSES
+from ..fileio.file_scan import IMAGE_SUFFIXES, list_images, paths_by_name
 from .rle import rle_decode, rle_encode_batch
-from .xray_io import read_xray_shape
+from ..fileio.xray_io import read_xray_shape
 
 CSV_HEADER = ('image_name', 'class', 'rle')
 # Longer than any RLE of an image up to 2**31 characters; a C long on every platform.
@@ -214,46 +213,3 @@ def check_submission(csv_path: str, image_root: str,
         raise SubmissionError(f'{csv_path}: images missing {missing[:5]} or not in sorted '
                               f'path order')
     return {'images': len(images), 'rows': rows, 'longest_rle': longest}
-
-
-def write_search_result(path: str, models: Sequence[str], classes: Sequence[str],
-                        thresholds: Sequence[float], class_weights: Sequence[Sequence[float]],
-                        **scores: float) -> None:
-    """Write an ensemble search result (``tools/analysis_tools/search_ensemble.py``).
-
-    Args:
-        path (str): JSON to write (atomically).
-        models (Sequence[str]): The members' ``CONFIG:CKPT`` in order.
-        classes (Sequence[str]): Class names.
-        thresholds (Sequence[float]): One threshold per class.
-        class_weights (Sequence[Sequence[float]]): Per class, one weight per member.
-        **scores: Validation figures to record (e.g. ``val_mdice``).
-    """
-    content = {'models': list(models),
-               'thresholds': {c: float(t) for c, t in zip(classes, thresholds)},
-               'class_weights': {c: [float(w) for w in ws]
-                                 for c, ws in zip(classes, class_weights)},
-               **{k: float(v) for k, v in scores.items()}}
-    with atomic_open(path, 'w') as f:
-        json.dump(content, f, indent=2)
-
-
-def read_search_result(path: str, classes: Sequence[str], num_members: int) -> Dict[str, list]:
-    """``thresholds`` (one per class) and ``class_weights`` ((K, C) nested list) of a search.
-
-    Raises:
-        SubmissionError: Unreadable JSON, a missing class, or weights for another
-            number of members; the message names the file.
-    """
-    try:
-        with open(path) as f:
-            content = json.load(f)
-        thresholds = [float(content['thresholds'][c]) for c in classes]
-        per_class = [content['class_weights'][c] for c in classes]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise SubmissionError(f'{path}: not an ensemble search result ({err!r})') from err
-    if any(len(w) != num_members for w in per_class):
-        raise SubmissionError(f'{path}: weights for {len(per_class[0])} models, '
-                              f'{num_members} given')
-    return {'thresholds': thresholds,
-            'class_weights': [[w[k] for w in per_class] for k in range(num_members)]}

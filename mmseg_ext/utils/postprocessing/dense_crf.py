@@ -1,7 +1,7 @@
 """Optional dense-CRF refinement of per-class probabilities (pydensecrf2)."""
 import numpy as np
 
-from .geometry import bounding_box
+from ..masks.geometry import bounding_box
 
 
 def _densecrf():

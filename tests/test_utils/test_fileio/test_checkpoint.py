@@ -7,7 +7,8 @@ import torch
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmseg_ext.utils.checkpoint import UnsafeCheckpointError, allow_mmengine_checkpoint_globals
+from mmseg_ext.utils.fileio.checkpoint import (UnsafeCheckpointError,
+                                               allow_mmengine_checkpoint_globals)
 from tests.helpers import tiny_config
 
 
@@ -79,7 +80,7 @@ def test_numpy_payload_allowed(tmp_path):
 def test_getattr_is_limited_to_history_buffer_methods():
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    from mmseg_ext.utils.checkpoint import history_buffer_getattr
+    from mmseg_ext.utils.fileio.checkpoint import history_buffer_getattr
     assert history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
     for obj, name in [(HistoryBuffer, '__init__'), (os, 'system'), (HistoryBuffer, 'nope')]:
         with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer'):

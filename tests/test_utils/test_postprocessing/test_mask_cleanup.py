@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from mmseg_ext.utils.mask_cleanup import clean_mask, clean_masks
+from mmseg_ext.utils.postprocessing.mask_cleanup import clean_mask, clean_masks
 
 
 def _mask():
