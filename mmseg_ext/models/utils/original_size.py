@@ -12,6 +12,10 @@ from mmseg.models.utils import resize
 from torch import Tensor
 
 SPACES = ('prob', 'logit', 'vote')
+# Full-size planes made at a time by add_upsampled: 4 (64 MB at 2048²) runs at 0.84-0.92 s
+# for 29 classes from 256², where one plane at a time takes 1.22-1.28 s and all 29 at once
+# 0.73-0.75 s (1.9 GB) on this 2-core CPU.
+CLASSES_PER_STEP = 4
 
 
 def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
@@ -19,8 +23,8 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
                   space: str = 'prob', thresholds: Optional[Tensor] = None) -> Tensor:
     """Add ``weight`` x each class of (C, h, w) ``logits``, upsampled to ``size``, into ``total``.
 
-    Each class is resized (bilinear), transformed and added in turn, so besides
-    ``total`` only one full-size plane exists at a time.
+    Classes are resized (bilinear), transformed and added :data:`CLASSES_PER_STEP`
+    at a time, so besides ``total`` only that many full-size planes exist.
 
     Args:
         total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
@@ -39,20 +43,22 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
         raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     size = tuple(int(v) for v in size)
     logits = logits.float()
+    num_classes = logits.shape[0]
     if total is None:
-        total = logits.new_zeros((logits.shape[0], ) + size)
+        total = logits.new_zeros((num_classes, ) + size)
     weights = torch.as_tensor(weight, dtype=torch.float32, device=logits.device)
-    weights = weights.flatten().expand(logits.shape[0]).tolist()
+    weights = weights.flatten().expand(num_classes).reshape(-1, 1, 1)
     if space == 'vote':
-        logit_thresholds = torch.logit(thresholds.flatten().to(logits.device)).tolist()
-    for c in range(logits.shape[0]):
-        plane = resize(logits[c][None, None], size=size, mode='bilinear',
-                       align_corners=align_corners, warning=False)[0, 0]
+        logit_thresholds = torch.logit(thresholds.to(logits.device).reshape(-1, 1, 1))
+    for start in range(0, num_classes, CLASSES_PER_STEP):
+        group = slice(start, start + CLASSES_PER_STEP)
+        planes = resize(logits[None, group], size=size, mode='bilinear',
+                        align_corners=align_corners, warning=False)[0]
         if space == 'prob':
-            plane = plane.sigmoid_()
+            planes = planes.sigmoid_()
         elif space == 'vote':
-            plane = (plane > logit_thresholds[c]).float()
-        total[c].add_(plane, alpha=weights[c])
+            planes = (planes > logit_thresholds[group]).float()
+        total[group].addcmul_(planes, weights[group])
     return total
 
 
