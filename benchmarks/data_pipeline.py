@@ -16,13 +16,11 @@ import argparse
 import json
 import math
 import os.path as osp
-import sys
 import tempfile
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from benchmarks.common import compare  # noqa: E402
 
 

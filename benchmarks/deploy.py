@@ -21,15 +21,13 @@ import copy
 import os
 import os.path as osp
 import platform
-import sys
 import tempfile
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 DEFAULT_CONFIGS = ['configs/hrnet/hrnet_w18_hand.py', 'configs/hrnet/hrnet_w48_hand.py']
 MIN_DICE = 0.999
@@ -109,7 +107,7 @@ def dice(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def measure(config: str, images: list, work: str, threads: int, tta: bool) -> list:
     """One table row per backend: s/image, ratio to PyTorch, Dice to PyTorch."""
-    from mmseg_ext.utils.rle import rle_encode_batch
+    from mmseg_ext.utils.formats.rle import rle_encode_batch
     rows = build_rows(config, work, threads, tta)
     times = {name: [] for name in rows}
     worst = {name: 1.0 for name in rows}
@@ -140,7 +138,7 @@ def measure(config: str, images: list, work: str, threads: int, tta: bool) -> li
 
 def make_images(root: str, count: int) -> list:
     from mmseg_ext.datasets.phantoms import make_phantoms
-    from mmseg_ext.utils.submission import image_paths_by_name
+    from mmseg_ext.utils.formats.submission import image_paths_by_name
     make_phantoms(root, num_ids=1, size=2048, seed=3, num_test_ids=(count + 1) // 2)
     return list(image_paths_by_name(osp.join(root, 'test', 'DCM')).values())[:count]
 

@@ -14,12 +14,10 @@ import argparse
 import json
 import os.path as osp
 import resource
-import sys
 import tempfile
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from benchmarks.common import run_child  # noqa: E402
 
@@ -78,7 +76,7 @@ def measure_test(config: str, data_root: str, images: int, device: str) -> float
     import torch
     from mmengine.dataset import pseudo_collate
 
-    from mmseg_ext.utils.rle import rle_encode_batch
+    from mmseg_ext.utils.formats.rle import rle_encode_batch
     cfg, model = _build(config, device)
     model.eval()
     pipeline = cfg.test_pipeline

@@ -8,7 +8,7 @@ demo HRNet (random weights, 256 input): what grows with views and members is
 the full-size (29, 2048, 2048) output, not the network.
 
 - validation: ``val_step`` + ``DiceMetric.process``. before: full-size float
-  probabilities kept (the old ``output_probs=True`` default) and ground truth
+  probabilities kept beside the masks (the old ``output_probs=True`` default) and ground truth
   unpacked through int64; after: masks only, unpacked plane by plane.
 - tta V: V views (scales x flips). before: every view kept, then stacked and
   averaged (the old ``merge_preds``); after: merged as the views arrive.
@@ -22,13 +22,11 @@ import gc
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 import threading
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from benchmarks.common import run_child  # noqa: E402
 CONFIG = osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py')
@@ -70,7 +68,6 @@ def step_validation(variant: str, data_root: str, device: str, _count: int):
     from mmseg_ext.datasets import HandBoneDataset
     from mmseg_ext.evaluation import DiceMetric
     cfg = Config.fromfile(CONFIG)
-    cfg.model.test_cfg['output_probs'] = variant == 'before'
     model = _model(cfg, device)
     dataset = HandBoneDataset(data_root=data_root, pipeline=[])
     batch = pseudo_collate([Compose(cfg.val_pipeline)(dataset.get_data_info(0))])
@@ -94,6 +91,8 @@ def step_validation(variant: str, data_root: str, device: str, _count: int):
     def run():
         with torch.no_grad():
             outputs = model.val_step(batch)
+        # before: the full-size probabilities were kept beside the masks
+        kept = model.predict_probs(batch) if variant == 'before' else None  # noqa: F841
         metric.process(batch, [o.to_dict() for o in outputs])  # as mmengine's Evaluator
     return run
 
@@ -102,7 +101,6 @@ def step_tta(variant: str, data_root: str, device: str, views: int):
     import torch
     from mmengine.config import Config
     from mmengine.dataset import Compose, pseudo_collate
-    from mmengine.model import BaseTTAModel
     from mmseg.registry import MODELS
 
     from mmseg_ext.datasets import HandBoneDataset
@@ -118,24 +116,13 @@ def step_tta(variant: str, data_root: str, device: str, views: int):
     batch = pseudo_collate([Compose(pipeline)(dataset.get_data_info(0))])
 
     class StackingTTA(MultiLabelTTAModel):
-        """The previous merge: every view's prediction kept, then stacked."""
+        """The previous merge: every view's probabilities kept, then stacked."""
 
         def test_step(self, data):
-            return BaseTTAModel.test_step(self, data)
-
-        def merge_preds(self, data_samples_list):
-            from mmengine.structures import PixelData
-            from mmseg.structures import SegDataSample
-            out = []
-            for views in data_samples_list:
-                probs = torch.stack([v.seg_logits.data for v in views])
-                mean = probs.mean(dim=0)
-                sample = SegDataSample(metainfo=views[0].metainfo)
-                thresholds = self.module.mask_rule.thresholds(probs.shape[1], probs.device)
-                sample.set_data({'seg_logits': PixelData(data=mean),
-                                 'pred_sem_seg': PixelData(data=mean > thresholds)})
-                out.append(sample)
-            return out
+            views = [self.module.predict_probs({key: value[i] for key, value in data.items()})
+                     for i in range(len(data['inputs']))]
+            mean = torch.stack(views).mean(dim=0)
+            return [mean > self.module.mask_rule.thresholds(mean.shape[0], mean.device)]
 
     tta_type = StackingTTA if variant == 'before' else MultiLabelTTAModel
     MODELS.register_module(module=StackingTTA, force=True)
@@ -164,7 +151,7 @@ def step_ensemble(variant: str, data_root: str, device: str, members: int):
     def before():
         total, weight_sum = None, 0.0
         for member in models:
-            probs = member.predict_probs(path).float().cpu()
+            probs = member.add_probs(path, weight=1.0).cpu()
             total = probs * member.weight if total is None \
                 else total.add_(probs * member.weight)
             weight_sum += member.weight

@@ -13,11 +13,9 @@ with random weights (256 input, logits upsampled to 2048²).
 import argparse
 import json
 import os.path as osp
-import sys
 import tempfile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from benchmarks.common import run_child  # noqa: E402
 from benchmarks.fullsize_memory import current_rss_mb, peak_during  # noqa: E402

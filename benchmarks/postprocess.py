@@ -1,28 +1,25 @@
 """Per-image post-processing: 29 logits -> 2048² masks -> RLE -> CSV rows.
 
 Ours: ``MultiLabelSegmentorMixin.postprocess_result`` as used for submissions
-(``output_probs=False``: crop-wise upsample + threshold in logit space) and
+(no CRF: crop-wise upsample + threshold in logit space) and
 ``rle_encode_batch``. Reference: the seed path, F.interpolate -> sigmoid ->
 > thr -> .cpu().numpy() -> per-class flatten/diff RLE. Also the RLE alone.
 
     python benchmarks/postprocess.py [--low 512] [--size 2048] [--threads 2]
 """
 import argparse
-import os.path as osp
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from benchmarks.common import compare  # noqa: E402
 from mmseg_ext.datasets.phantoms import render_hand  # noqa: E402
 from mmseg_ext.datasets.transforms.loading import rasterize_bitmask  # noqa: E402
-from mmseg_ext.models.segmentors.multilabel_mixin import upsample_and_threshold  # noqa: E402
-from mmseg_ext.utils.bitmask import unpack_bits  # noqa: E402
+from mmseg_ext.utils.postprocessing.original_size import upsample_and_threshold  # noqa: E402
+from mmseg_ext.utils.masks.bitmask import unpack_bits  # noqa: E402
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.rle import rle_encode_batch  # noqa: E402
+from mmseg_ext.utils.formats.rle import rle_encode_batch  # noqa: E402
 
 
 def reference_rle(mask: np.ndarray) -> str:

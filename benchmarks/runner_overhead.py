@@ -8,14 +8,12 @@ batches; the time of iterations after a warm-up is compared in one run.
 import argparse
 import copy
 import os.path as osp
-import sys
 import tempfile
 import time
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

@@ -24,8 +24,8 @@ except ModuleNotFoundError as err:
     MM_IMPORT_ERROR = err
 
 if MM_IMPORT_ERROR is None:
-    from .utils.atomic_io import register_atomic_local_backend
-    from .utils.checkpoint import register_safe_checkpoint_loader
+    from .utils.fileio.atomic_backend import register_atomic_local_backend
+    from .utils.fileio.checkpoint import register_safe_checkpoint_loader
 
     register_safe_checkpoint_loader()
     register_atomic_local_backend()

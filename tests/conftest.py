@@ -1,15 +1,11 @@
-import os
 import os.path as osp
-import sys
 
 import pytest
+from mmengine.registry import init_default_scope
+
+import mmseg_ext  # noqa: F401  (the checkout's: tools/setup.sh's .pth line puts it first)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-import mmseg_ext  # noqa: E402,F401
-from mmengine.registry import init_default_scope  # noqa: E402
 
 init_default_scope('mmseg')
 
@@ -23,27 +19,16 @@ def phantom_root(tmp_path_factory):
     return root
 
 
-def tool_env() -> dict:
-    """Environment for running tools/ as subprocesses against this source tree."""
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    return env
-
-
 @pytest.fixture(scope='session')
 def tiny_run(phantom_root, tmp_path_factory):
     """A tiny HRNet trained for 100 iterations at 128 px (predictions are not empty),
     tested at 64 px (upsampled x2 to the 128 px originals): (config, checkpoint)."""
-    import subprocess
-
-    from tests.helpers import tiny_config
+    from tests.helpers import run_tool, tiny_config
     tmp = tmp_path_factory.mktemp('tiny_run')
     config = str(tmp / 'tiny.py')
     cfg = tiny_config(phantom_root, str(tmp / 'work'), max_iters=100, scale=(128, 128),
                       test_scale=(64, 64))
     cfg.optim_wrapper.optimizer.lr = 5e-3
     cfg.dump(config)
-    proc = subprocess.run([sys.executable, 'tools/train.py', config], cwd=REPO_ROOT,
-                          env=tool_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_tool('tools/train.py', config, timeout=600)
     return config, str(tmp / 'work' / 'iter_100.pth')

@@ -56,20 +56,29 @@ def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64,
     return cfg
 
 
-def run_tool(*args, env=None, check=True, timeout=1200):
-    """Run ``python tools/...`` from the checkout; return the finished process.
+def run_tool(*args, env=None, extra_env=None, interpreter=None, cwd=REPO_ROOT, check=True,
+             timeout=1200):
+    """Run ``python tools/...`` (or ``bash tools/*.sh``) from the checkout; return the
+    finished process (``stdout`` and ``stderr`` as text).
+
+    The one way tests run the project's tools as a user does.
 
     Args:
         *args: The script and its arguments.
-        env (dict, optional): Environment; defaults to :func:`tests.conftest.tool_env`.
+        env (dict, optional): Environment; defaults to this process's.
+        extra_env (dict, optional): Variables set on top of ``env`` (e.g. ``PORT``).
+        interpreter (str, optional): Program that runs the script, e.g. ``'bash'``;
+            defaults to this Python.
+        cwd (str): Working directory; defaults to the checkout.
         check (bool): Assert a zero exit status (with the output's tail).
         timeout (int): Seconds.
     """
+    import os
     import subprocess
     import sys
-
-    from tests.conftest import tool_env
-    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env or tool_env(),
+    environment = dict(env or os.environ)
+    environment.update({k: str(v) for k, v in (extra_env or {}).items()})
+    proc = subprocess.run([interpreter or sys.executable, *args], cwd=cwd, env=environment,
                           capture_output=True, text=True, timeout=timeout)
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -1,6 +1,7 @@
 """The wrist ROI project: crop transform, stage-2 training, two-stage submission."""
 import os.path as osp
-import subprocess
+import re
+import runpy
 import sys
 
 import numpy as np
@@ -9,11 +10,11 @@ from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.mask_rule import MaskRule
-from mmseg_ext.utils.submission import check_submission
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.formats.submission import check_submission
 from projects.wrist_roi.wrist_roi import carpal_box
-from tests.conftest import REPO_ROOT, tool_env
-from tests.helpers import tiny_config
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_tool, tiny_config
 
 STAGE2 = osp.join(REPO_ROOT, 'projects/wrist_roi/configs/hrnet_w18_carpal_roi_phantom_cpu.py')
 
@@ -40,7 +41,8 @@ def test_crop_keeps_carpals_only_and_whole(phantom_root):
     assert carpal_box(masks, carpal_bits.shape, 0.1) == (y0, y1, x0, x1)
 
 
-def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path):
+def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path, monkeypatch,
+                                                capsys):
     from mmengine.config import Config
     cfg = Config.fromfile(STAGE2)
     small = tiny_config(phantom_root, str(tmp_path / 'stage2'), max_iters=2)
@@ -56,19 +58,29 @@ def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path
     cfg.work_dir = str(tmp_path / 'stage2')
     config2 = str(tmp_path / 'stage2.py')
     cfg.dump(config2)
-    proc = subprocess.run([sys.executable, 'tools/train.py', config2], cwd=REPO_ROOT,
-                          env=tool_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_tool('tools/train.py', config2, timeout=600)
     assert 'Trapezium' in proc.stdout + proc.stderr  # the 8-class Dice table
     config1, ckpt1 = tiny_run
+    low = Config.fromfile(config1)  # a low stage-1 threshold, so that carpals are found
+    low.model.test_cfg['threshold'] = 0.05
+    config1 = str(tmp_path / 'stage1_low.py')
+    low.dump(config1)
     out_csv = str(tmp_path / 'two.csv')
-    proc = subprocess.run(
-        [sys.executable, 'projects/wrist_roi/tools/two_stage_submission.py', '--stage1',
-         f'{config1}:{ckpt1}', '--stage2', f'{config2}:{tmp_path}/stage2/iter_2.pth',
-         '--image-root', osp.join(phantom_root, 'test', 'DCM'), '--submission', out_csv],
-        cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'two-stage:' in proc.stdout
+    # in this process, to count the mask rule's applications: one per image (stage 1)
+    # plus one per refined image (stage 2, on its crop)
+    calls = []
+    finish = MaskRule.finish
+    monkeypatch.setattr(MaskRule, 'finish',
+                        lambda rule, masks: calls.append(masks.shape) or finish(rule, masks))
+    monkeypatch.setattr(sys, 'argv', [
+        'two_stage_submission.py', '--stage1', f'{config1}:{ckpt1}', '--stage2',
+        f'{config2}:{tmp_path}/stage2/iter_2.pth', '--image-root',
+        osp.join(phantom_root, 'test', 'DCM'), '--submission', out_csv, '--device', 'cpu'])
+    runpy.run_path(osp.join(REPO_ROOT, 'projects/wrist_roi/tools/two_stage_submission.py'),
+                   run_name='__main__')
+    refined = int(re.search(r'two-stage: (\d+)/2 images refined', capsys.readouterr().out)[1])
+    assert refined >= 1
+    assert sorted(shape[0] for shape in calls) == [8] * refined + [29] * 2
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 

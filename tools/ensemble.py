@@ -8,15 +8,9 @@ A member may be an exported model (``--model model.onnx[:W]``, from
 tools/deployment/export_onnx.py), run by ONNX Runtime or, with
 ``--backend openvino``, OpenVINO; ``--tta`` adds its horizontal flip.
 """
+import argparse
 import os.path as osp
 import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
-import argparse
 import time
 
 import torch
@@ -26,10 +20,12 @@ from mmseg_ext.deploy.onnx_member import ExportedMember, parse_exported_member
 from mmseg_ext.deploy.runtime import BACKENDS
 from mmseg_ext.deploy.spec import DeployError
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.device_report import check_expected_device
-from mmseg_ext.utils.mask_rule import load_thresholds, mask_rule_for
-from mmseg_ext.utils.submission import (SubmissionWriter, check_writable, image_paths_by_name,
-                                        read_search_result)
+from mmseg_ext.utils.runtime.device_report import check_expected_device
+from mmseg_ext.utils.formats.thresholds_json import load_thresholds
+from mmseg_ext.utils.postprocessing.mask_rule import mask_rule_for
+from mmseg_ext.utils.formats.search_result import read_search_result
+from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_writable,
+                                                image_paths_by_name)
 
 
 def progress_bar(total: int):

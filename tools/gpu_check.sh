@@ -16,7 +16,7 @@ WORK="${1:-work_dirs/gpu_check}"
 CFG=configs/demo/hrnet_w18_phantom_cpu.py
 ITERS=20
 rm -rf "$WORK"
-"$PY" -m mmseg_ext.utils.device_report
+"$PY" -m mmseg_ext.utils.runtime.device_report
 "$PY" tools/dataset_converters/make_phantoms.py "$WORK/data" --num-ids 5 --size 512 --seed 0
 GPUS=$("$PY" -c 'import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)')
 AMP=()

@@ -8,12 +8,6 @@ chart) and ``best_checkpoints.txt`` (for tools/ensemble.py).
 """
 import os.path as osp
 import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import csv
 import glob

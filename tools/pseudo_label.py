@@ -6,21 +6,14 @@ writes OUT_JSON_ROOT/IDxxx/<image stem>.json beside the layout of IMAGE_ROOT,
 so the test images can join training (data_root with DCM/ + outputs_json/).
 """
 import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import json
 
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.pseudo_label import masks_to_annotations
-from mmseg_ext.utils.submission import read_submission_masks
+from mmseg_ext.utils.formats.annotation_json import masks_to_annotations
+from mmseg_ext.utils.formats.submission import read_submission_masks
 
 
 def main() -> None:

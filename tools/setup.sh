@@ -74,7 +74,7 @@ EOF
 )
 printf 'torch==%s\ntorchvision==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" >> "$CONSTRAINTS"
 log "torch $TORCH_VERSION (CUDA $TORCH_CUDA), torchvision $TORCHVISION_VERSION"
-"$PY" "$ROOT/mmseg_ext/utils/torch_support.py"  # stops on a torch older than supported
+"$PY" "$ROOT/mmseg_ext/utils/runtime/torch_support.py"  # stops on a torch older than supported
 
 # 2. mmcv 2.1.0 with ops: no PyPI wheel for a recent torch -> build once per
 #    (python, torch, CUDA, ops) and cache the wheel under that key.
@@ -135,11 +135,22 @@ if [ "${1:-}" = test ]; then
   "${PIP[@]}" -r requirements/deploy.txt
 fi
 # Non-editable install: puts tools/ and configs/ under mmseg_ext/.mim for `mim run` (openmim
-# cannot find them in a PEP 660 editable install); tools/ run a checkout's own mmseg_ext.
+# cannot find them in a PEP 660 editable install).
 "${PIP[@]}" --no-deps --force-reinstall --no-build-isolation "$ROOT"
+# The one way this venv's processes run the checkout's code (tools, benchmarks, projects, tests,
+# `mim run` from any folder): a .pth line that puts the checkout before site-packages, so its
+# mmseg_ext (and projects/, benchmarks/) win over the installed copy; PYTHONPATH still wins.
+"$PY" - "$ROOT" <<'PTH'
+import os, sys, sysconfig
+root = os.path.realpath(sys.argv[1])
+line = ('import sys; r = %r; r in sys.path or sys.path.insert(next((i for i, p in '
+        'enumerate(sys.path) if p.endswith("site-packages")), len(sys.path)), r)\n' % root)
+with open(os.path.join(sysconfig.get_paths()['purelib'], 'mmseg_ext_checkout.pth'), 'w') as f:
+    f.write(line)
+PTH
 log "installed: $("$PY" -c 'import mmseg_ext, torch, mmcv, mmseg; print("mmseg_ext", mmseg_ext.__version__, "torch", torch.__version__, "mmcv", mmcv.__version__, "mmseg", mmseg.__version__)')"
 # 3. The device training will use, and why a visible GPU cannot be used.
-"$PY" -m mmseg_ext.utils.device_report
+"$PY" -m mmseg_ext.utils.runtime.device_report
 
 case "${1:-}" in
   test) shift; exec "$PY" -m pytest -q tests "$@" ;;

@@ -3,14 +3,6 @@
 ``python tools/test.py CONFIG CKPT [--submission out.csv] [--thresholds t.json] [--tta]``
 Same arguments as mmseg's tools/test.py otherwise.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 
 from mmengine.config import Config
@@ -18,10 +10,10 @@ from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.device_report import check_expected_device
-from mmseg_ext.utils.launch import add_common_args, check_checkpoint_readable, load_config
-from mmseg_ext.utils.mask_rule import load_thresholds
-from mmseg_ext.utils.submission import check_writable
+from mmseg_ext.utils.runtime.device_report import check_expected_device
+from mmseg_ext.utils.runtime.launch import add_common_args, check_checkpoint_readable, load_config
+from mmseg_ext.utils.formats.thresholds_json import load_thresholds
+from mmseg_ext.utils.formats.submission import check_writable
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,7 +21,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='folder: one <image>.npz of packed masks per image, '
-                        'written as predicted (read back: mmseg_ext.utils.bitmask.load_mask_file)')
+                        'written as predicted (read back: '
+                        'mmseg_ext.utils.formats.mask_file.load_mask_file)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')

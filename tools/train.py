@@ -3,14 +3,6 @@
 Same arguments as mmseg's tools/train.py; also works without a GPU
 (``--launcher pytorch`` then uses gloo).
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import logging
 import os
@@ -20,8 +12,8 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
-from mmseg_ext.utils.device_report import check_amp_dtype, check_expected_device
-from mmseg_ext.utils.launch import add_common_args, load_config
+from mmseg_ext.utils.runtime.device_report import check_amp_dtype, check_expected_device
+from mmseg_ext.utils.runtime.launch import add_common_args, load_config
 
 
 def parse_args() -> argparse.Namespace:

@@ -3,9 +3,11 @@
 mmengine and mmseg are imported where a config member needs them: an ensemble
 of exported members (:mod:`mmseg_ext.deploy`) runs without them.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
+
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 
 class EnsembleMember:
@@ -16,48 +18,51 @@ class EnsembleMember:
         checkpoint (str): Checkpoint file.
         weight (float): Weight in the probability average. Defaults to 1.
         device (str, optional): Defaults to cuda if available, else cpu.
+        pipeline (list, optional): Test pipeline; defaults to the config's,
+            without its annotation loading.
     """
 
     def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
-                 device: Optional[str] = None) -> None:
+                 device: Optional[str] = None, pipeline: Optional[list] = None) -> None:
         from mmengine.config import Config
         from mmengine.dataset import Compose
         from mmengine.registry import init_default_scope
         from mmseg.apis import init_model
         cfg = Config.fromfile(config)
-        cfg.model.test_cfg['output_probs'] = True
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.model = init_model(cfg, checkpoint, device=device)
-        pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
-                    if t['type'] not in ('LoadHandBoneAnnotations', 'LoadAnnotations')]
+        if pipeline is None:
+            pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
+                        if t['type'] not in ('LoadHandBoneAnnotations', 'LoadAnnotations')]
         self.pipeline = Compose(pipeline)
         self.weight = float(weight)
 
     @property
     def test_cfg(self) -> dict:
-        """The model's ``test_cfg`` (thresholds, cleanup)."""
+        """The model's ``test_cfg`` (thresholds, cleanup, CRF)."""
         return self.model.test_cfg
 
     @property
-    def mask_rule(self):
-        """The model's :class:`~mmseg_ext.utils.mask_rule.MaskRule`."""
+    def mask_rule(self) -> MaskRule:
+        """The model's thresholds, cleanup and CRF."""
         return self.model.mask_rule
 
-    def add_probs(self, img_path: str, total: Optional[torch.Tensor],
-                  weight=1.0) -> torch.Tensor:
-        """Add ``weight`` x the (C, H, W) probabilities of ``img_path`` into ``total``
-        (None starts a sum); see :meth:`MultiLabelSegmentorMixin.add_probs`."""
-        from mmengine.dataset import pseudo_collate
-        data = pseudo_collate([self.pipeline(dict(img_path=img_path))])
-        return self.model.add_probs(data, total, weight)
+    def add_probs(self, img_path: str, total: Optional[torch.Tensor] = None,
+                  weight: Union[float, torch.Tensor, None] = None, **fields) -> torch.Tensor:
+        """Add ``weight`` (default: the member's) x the image's (C, H, W) probabilities
+        into ``total`` (:meth:`MultiLabelSegmentorMixin.predict_probs`).
 
-    @torch.no_grad()
-    def predict_probs(self, img_path: str) -> torch.Tensor:
-        """(C, H, W) probabilities at the image's original size."""
+        Args:
+            img_path (str): The image.
+            total (Tensor, optional): Running sum on the model's device; None starts one.
+            weight (float | Tensor, optional): Scalar or (C, 1, 1) weight.
+            **fields: More inputs of the pipeline (e.g. a crop box).
+        """
         from mmengine.dataset import pseudo_collate
-        data = self.pipeline(dict(img_path=img_path))
-        return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
+        data = pseudo_collate([self.pipeline(dict(img_path=img_path, **fields))])
+        weight = self.weight if weight is None else weight
+        return self.model.predict_probs(data, total, weight)
 
 
 def ensemble_probs(members: Sequence, img_path: str,
@@ -74,9 +79,8 @@ def ensemble_probs(members: Sequence, img_path: str,
             default each member's scalar ``weight``.
 
     Every member adds its probabilities into one float32 running sum, class
-    by class (:meth:`MultiLabelSegmentorMixin.add_probs`), so memory is that
-    sum plus one full-size plane, whatever the number of members (and of
-    images); nothing is copied to the host.
+    by class, so memory is that sum plus one full-size plane, whatever the
+    number of members (and of images); nothing is copied to the host.
     """
     total, weight_sum = None, 0.0
     for k, member in enumerate(members):

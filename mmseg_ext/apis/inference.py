@@ -9,7 +9,7 @@ from mmseg.registry import DATASETS
 
 
 def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
-                           output_probs: bool = False, device: Optional[str] = None,
+                           device: Optional[str] = None,
                            cfg_options: Optional[dict] = None) -> Tuple[torch.nn.Module, object]:
     """Build a segmentor from a checkpoint and one of the config's datasets.
 
@@ -17,7 +17,6 @@ def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
         config (str): Config file.
         checkpoint (str): Checkpoint file (loaded with weights_only).
         split (str): 'train', 'val' or 'test': whose dataloader's dataset.
-        output_probs (bool): Keep per-class probabilities in ``seg_logits``.
         device (str, optional): Defaults to 'cuda' when available, else 'cpu'.
         cfg_options (dict, optional): Overrides merged into the config.
 
@@ -27,7 +26,6 @@ def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    cfg.model.test_cfg['output_probs'] = output_probs
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = init_model(cfg, checkpoint, device=device)

@@ -10,9 +10,10 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, hand_bone_palette
-from mmseg_ext.utils.file_scan import paths_by_name, scan_files
-from mmseg_ext.utils.xray_io import read_xray_shape
-from .annotations import count_polygons_past_border, parse_annotation_file
+from mmseg_ext.utils.fileio.file_scan import paths_by_name, scan_files
+from mmseg_ext.utils.fileio.xray_io import read_xray_shape
+from mmseg_ext.utils.formats.annotation_json import (count_polygons_past_border,
+                                                     parse_annotation_file)
 from .folds import group_kfold_assignment
 
 

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 
 # Finger rays, thumb first: (angle in degrees from vertical, base x, bone lengths

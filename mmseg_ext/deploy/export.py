@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from .spec import DeployError, DeploySpec, spec_path, write_spec
 

@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mmseg_ext.utils.mask_rule import MaskRule
-from mmseg_ext.utils.xray_io import read_xray
-from .postprocess import add_upsampled_probs, undo_view
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.postprocessing.original_size import add_upsampled
+from mmseg_ext.utils.fileio.xray_io import read_xray
+from .postprocess import undo_view
 from .preprocess import Prepared, prepare
 from .runtime import make_runner
 from .spec import DeployError, read_spec, spec_path
@@ -127,6 +128,6 @@ class ExportedMember:
             else weight.float() / len(views)
         for logits, flip in views:
             planes = undo_view(logits, prepared.resized, flip != prepared.hand_flip)
-            total = add_upsampled_probs(planes, prepared.ori_shape, total, view_weight,
-                                        self.spec.align_corners)
+            total = add_upsampled(total, planes, prepared.ori_shape, view_weight,
+                                  self.spec.align_corners)
         return total

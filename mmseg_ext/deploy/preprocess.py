@@ -84,7 +84,7 @@ def prepare(img: np.ndarray, img_path: str, spec: DeploySpec) -> Prepared:
     """(H, W) uint8 grey X-ray -> :class:`Prepared` network input.
 
     Args:
-        img (np.ndarray): The image as :func:`mmseg_ext.utils.xray_io.read_xray` reads it.
+        img (np.ndarray): The image as :func:`mmseg_ext.utils.fileio.xray_io.read_xray` reads it.
         img_path (str): Its file (the hand side may come from its name).
         spec (DeploySpec): The exported model's JSON.
     """

@@ -9,7 +9,7 @@ import os.path as osp
 from dataclasses import asdict, dataclass, field, fields
 from typing import List, Optional, Sequence, Union
 
-from mmseg_ext.utils.atomic_io import atomic_open
+from mmseg_ext.utils.fileio.atomic_io import atomic_open
 
 SPEC_VERSION = 1
 # cv2 interpolation of mmcv's Resize, by its name.
@@ -78,7 +78,7 @@ class DeploySpec:
 
     @property
     def test_cfg(self) -> dict:
-        """The ``test_cfg`` keys :class:`~mmseg_ext.utils.mask_rule.MaskRule` reads."""
+        """The ``test_cfg`` keys :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads."""
         return dict(threshold=self.threshold, cleanup=self.cleanup, crf=self.crf)
 
 

@@ -21,9 +21,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
-from mmseg_ext.utils.bitmask import rasterize_bitmask, unpack_bits
-from mmseg_ext.utils.geometry import bounding_box
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
+from mmseg_ext.utils.masks.geometry import bounding_box
 
 FINDING_KINDS = ('missing', 'unexpected', 'split', 'extra_blob', 'area', 'position', 'overlap')
 

@@ -8,7 +8,7 @@ from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
-from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 from .panels import prediction_figure
 
 
@@ -86,7 +86,7 @@ class MultiLabelSegVisualizer(SegLocalVisualizer):
         if out_file is not None:
             import cv2
 
-            from mmseg_ext.utils.atomic_io import atomic_write_bytes
+            from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
             atomic_write_bytes(cv2.imencode('.png', drawn[..., ::-1])[1].tobytes(), out_file)
         else:
             self.add_image(name, drawn, step)

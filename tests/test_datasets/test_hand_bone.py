@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from mmseg_ext.datasets import HandBoneDataset
-from mmseg_ext.datasets.annotations import AnnotationError
+from mmseg_ext.utils.formats.annotation_json import AnnotationError
 from mmseg_ext.datasets.folds import group_kfold_assignment
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mmseg_ext.utils.submission import check_submission, read_submission_masks
+from mmseg_ext.utils.formats.submission import check_submission, read_submission_masks
 from tests.conftest import REPO_ROOT, tool_env
 from tests.helpers import run_tool
 

@@ -1,23 +1,19 @@
 """Two CPU processes (gloo) through tools/dist_*.sh: same Dice, byte-identical CSV."""
 import copy
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, tool_env
+from tests.helpers import run_tool
 
 
-def _run(cmd, port=None):
-    env = tool_env()
-    env.update(PYTHON=sys.executable, OMP_NUM_THREADS='1')
-    if port:
-        env['PORT'] = str(port)
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+# tools/dist_*.sh run $PYTHON; one thread per process (equal threads: same CSV bytes)
+DIST_ENV = dict(PYTHON=sys.executable, OMP_NUM_THREADS='1')
+
+
+def _log(proc):
     return proc.stdout + proc.stderr
 
 
@@ -45,18 +41,21 @@ def test_two_process_train(tiny_run, tmp_path):
     config, _ = tiny_run
     # sync_bn as in the full-size configs: gloo on a CPU trains without it (torch's
     # SyncBatchNorm raises for CPU tensors)
-    _run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path / 'ddp'),
-          '--cfg-options', 'train_cfg.max_iters=2', 'sync_bn=torch'], port=29611)
+    run_tool('tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path / 'ddp'),
+             '--cfg-options', 'train_cfg.max_iters=2', 'sync_bn=torch', interpreter='bash',
+             extra_env=dict(DIST_ENV, PORT=29611), timeout=900)
     assert osp.isfile(tmp_path / 'ddp' / 'iter_2.pth')
 
 
 def test_two_process_dice_and_submission_equal_one_process(tiny_run, tmp_path):
     config, ckpt = tiny_run
     odd = _odd_labelled_test_config(config, tmp_path)
-    one = _run([sys.executable, 'tools/test.py', odd, ckpt, '--work-dir', str(tmp_path / 'w1'),
-                '--submission', str(tmp_path / 'one.csv')])
-    two = _run(['bash', 'tools/dist_test.sh', odd, ckpt, '2', '--work-dir',
-                str(tmp_path / 'w2'), '--submission', str(tmp_path / 'two.csv')], port=29612)
+    one = _log(run_tool('tools/test.py', odd, ckpt, '--work-dir', str(tmp_path / 'w1'),
+                        '--submission', str(tmp_path / 'one.csv'), extra_env=DIST_ENV,
+                        timeout=900))
+    two = _log(run_tool('tools/dist_test.sh', odd, ckpt, '2', '--work-dir', str(tmp_path / 'w2'),
+                        '--submission', str(tmp_path / 'two.csv'), interpreter='bash',
+                        extra_env=dict(DIST_ENV, PORT=29612), timeout=900))
     assert _mdice(one) > 0.01, 'the checkpoint must predict something'
     assert _mdice(one) == pytest.approx(_mdice(two), abs=1e-12)
     assert 'wrote 261 rows for 9 images' in one and 'wrote 261 rows for 9 images' in two

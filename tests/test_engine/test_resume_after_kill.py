@@ -9,7 +9,7 @@ import torch
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from tests.conftest import REPO_ROOT, tool_env
+from tests.conftest import REPO_ROOT
 from tests.helpers import tiny_config
 
 
@@ -50,7 +50,7 @@ def test_sigkill_then_resume(phantom_root, tmp_path):
     config = str(tmp_path / 'cfg.py')
     cfg.dump(config)
     proc = subprocess.Popen([sys.executable, 'tools/train.py', config], cwd=REPO_ROOT,
-                            env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (work_dir / 'iter_3.pth').exists():
         assert proc.poll() is None and time.time() < deadline, 'training ended before iter 3'
@@ -62,7 +62,7 @@ def test_sigkill_then_resume(phantom_root, tmp_path):
     killed_at = _load_checkpoint(last)['meta']['iter']
     assert killed_at >= 3
     resumed = subprocess.run([sys.executable, 'tools/train.py', config, '--resume'],
-                             cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True,
+                             cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True,
                              timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     log = resumed.stdout + resumed.stderr

@@ -62,7 +62,7 @@ def test_missing_bone_and_score(priors):
 def test_annotation_features_match_mask_features():
     """Priors measured from polygons see exactly what the check sees in masks."""
     from mmseg_ext.datasets.phantoms import render_hand
-    from mmseg_ext.utils.bitmask import rasterize_bitmask, unpack_bits
+    from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
     _, bones = render_hand(1024, np.random.default_rng(0), left=False)
     polygons = [(HAND_BONE_CLASSES.index(k), v) for k, v in bones.items()]
     masks = unpack_bits(rasterize_bitmask(polygons, (1024, 1024)), 29)

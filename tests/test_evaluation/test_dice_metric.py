@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mmseg_ext.evaluation import DiceMetric
-from mmseg_ext.utils.bitmask import pack_bits
+from mmseg_ext.utils.masks.bitmask import pack_bits
 
 CLASSES = ('a', 'b', 'c')
 
@@ -63,7 +63,7 @@ def test_one_small_entry_per_sample_and_shape_check():
 
 def test_counts_from_packed_bits_equal_counts_from_masks():
     from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_counts_packed
-    from mmseg_ext.utils.bitmask import pack_bits
+    from mmseg_ext.utils.masks.bitmask import pack_bits
     gen = torch.Generator().manual_seed(0)
     gt = torch.rand((29, 24, 20), generator=gen) > 0.6
     pred = torch.rand((29, 24, 20), generator=gen) > 0.5

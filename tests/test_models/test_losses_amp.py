@@ -58,14 +58,16 @@ def test_prediction_under_autocast_thresholds_float32_probabilities():
     from mmseg_ext.models.segmentors.multilabel_mixin import MultiLabelSegmentorMixin
 
     class Predictor(MultiLabelSegmentorMixin):
-        test_cfg = dict(threshold=0.5, output_probs=True)
+        test_cfg = dict(threshold=0.5)
         align_corners = False
 
     logits = torch.randn((1, 3, 16, 16)) * 4
     reference = Predictor().postprocess_result(logits)[0]
     with torch.autocast('cpu', dtype=torch.bfloat16):
         low = Predictor().postprocess_result(logits.bfloat16())[0]
-    assert low.seg_logits.data.dtype == torch.float32
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        probs = Predictor().add_original_size(logits[0].bfloat16(), dict(ori_shape=(32, 32)))
+    assert probs.dtype == torch.float32 and probs.shape == (3, 32, 32)
     assert low.pred_sem_seg.data.dtype == torch.bool
     disagree = (low.pred_sem_seg.data != reference.pred_sem_seg.data).float().mean()
     assert disagree < 0.02  # bfloat16 rounding of logits near 0 only

@@ -8,7 +8,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
-from mmseg_ext.utils.bitmask import pack_bits
+from mmseg_ext.utils.masks.bitmask import pack_bits
 from tests.helpers import DEMO_CONFIG, TINY_HRNET_EXTRA
 
 NUM_CLASSES = 29
@@ -46,18 +46,14 @@ def _train_step_and_predict(model, size=64):
     assert all(torch.isfinite(v) for v in losses.values())
     model.eval()
     batch = _batch(size, batch=1)
-    model.test_cfg['output_probs'] = True
     with torch.no_grad():
         outputs = model.test_step(batch)
     pred = outputs[0].pred_sem_seg.data
     assert pred.shape == (NUM_CLASSES, size, size) and pred.dtype == torch.bool
-    probs = outputs[0].seg_logits.data
-    assert probs.min() >= 0 and probs.max() <= 1
-    model.test_cfg['output_probs'] = False  # the default: masks only
-    with torch.no_grad():
-        masks_only = model.test_step(batch)[0]
-    assert 'seg_logits' not in masks_only
-    assert torch.equal(masks_only.pred_sem_seg.data, pred)
+    assert 'seg_logits' not in outputs[0]  # masks only; probabilities: predict_probs
+    probs = model.predict_probs(batch)
+    assert probs.shape == pred.shape and probs.min() >= 0 and probs.max() <= 1
+    assert ((probs > 0.5) != pred).float().mean() < 1e-3  # same masks up to float rounding
     return losses
 
 
@@ -95,12 +91,132 @@ def test_prediction_is_at_original_size_and_thresholded_per_class():
     assert pred[:28].all() and not pred[28].any()
 
 
-@pytest.mark.parametrize('gaussian', [False, True])
-def test_slide_inference(gaussian):
+# Sliding windows of 32 px every 24 px on a 64 px image start at 0, 24 and 32 (the last
+# window ends at the border): rows/columns 0-23 and 56-63 lie in one window only, 24-55 in two.
+SLIDE = dict(mode='slide', crop_size=(32, 32), stride=(24, 24))
+STARTS = (0, 24, 32)
+ONE_WINDOW = torch.cat([torch.arange(0, 24), torch.arange(56, 64)])
+
+
+def _slide_model(gaussian, window_batch=1):
     cfg = _hrnet_cfg()
-    cfg.test_cfg = dict(mode='slide', crop_size=(32, 32), stride=(24, 24), gaussian=gaussian,
-                        window_batch=2)
-    model = MODELS.build(cfg).eval()
+    cfg.test_cfg = dict(SLIDE, gaussian=gaussian, window_batch=window_batch)
+    return MODELS.build(cfg).eval()
+
+
+def _window_mean_logits(crops, metas):
+    """A stand-in ``encode_decode`` whose windows disagree where they overlap: each
+    pixel's value plus its window's mean (a constant that depends on where the window is)."""
+    assert all(tuple(m['img_shape']) == tuple(crops.shape[2:]) for m in metas)
+    content = crops[:, :1] / 10
+    window_mean = crops.mean(dim=(1, 2, 3), keepdim=True)
+    return (content + window_mean).expand(-1, NUM_CLASSES, -1, -1)
+
+
+def _ramp(size=64):
+    """(1, 3, size, size): every window has a different mean."""
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing='ij')
+    return (yy * 1.0 + xx * 0.37).float()[None, None].expand(1, 3, -1, -1).contiguous()
+
+
+def _slide(model, inputs, encode_decode=None):
+    if encode_decode is not None:
+        model.encode_decode = encode_decode  # the instance's: both blends call it
+    metas = [dict(img_shape=inputs.shape[2:], ori_shape=inputs.shape[2:])]
+    with torch.no_grad():
+        return model.slide_inference(inputs, metas)
+
+
+def _expected_blends(inputs):
+    """(flat, gaussian) logits computed here from the window grid: the plain mean of
+    the covering windows' values, and the mean weighted by a Gaussian centred on each
+    window (sigma = 1/8 of the window side, nnU-Net's; floored at 1e-6)."""
+    image = inputs[0, 0]
+    side, sigma = 32, 32 / 8
+    axis = torch.arange(64, dtype=torch.float64)
+    total = torch.zeros(64, 64, dtype=torch.float64)
+    weighted = torch.zeros(64, 64, dtype=torch.float64)
+    count = torch.zeros(64, 64, dtype=torch.float64)
+    weight_sum = torch.zeros(64, 64, dtype=torch.float64)
+    for y in STARTS:
+        for x in STARTS:
+            value = image[y:y + side, x:x + side].double().mean()
+            inside_y = (axis >= y) & (axis < y + side)
+            inside_x = (axis >= x) & (axis < x + side)
+            inside = (inside_y[:, None] & inside_x[None, :]).double()
+            gy = torch.exp(-0.5 * ((axis - y - (side - 1) / 2) / sigma) ** 2)
+            gx = torch.exp(-0.5 * ((axis - x - (side - 1) / 2) / sigma) ** 2)
+            weight = inside * (gy[:, None] * gx[None, :]).clamp_min(1e-6)
+            total += inside * value
+            count += inside
+            weighted += weight * value
+            weight_sum += weight
+    content = image.double() / 10
+    return content + total / count, content + weighted / weight_sum
+
+
+def test_gaussian_slide_differs_from_flat_exactly_where_windows_overlap():
+    inputs = _ramp()
+    flat = _slide(_slide_model(False), inputs, _window_mean_logits)
+    gauss = _slide(_slide_model(True), inputs, _window_mean_logits)
+    assert flat.shape == gauss.shape == (1, NUM_CLASSES, 64, 64)
+    # every class the same here: compare one plane
+    flat, gauss = flat[0, 0].double(), gauss[0, 0].double()
+
+    one = torch.zeros(64, 64, dtype=torch.bool)
+    one[ONE_WINDOW[:, None], ONE_WINDOW[None, :]] = True
+    # one window: both blends are that window's logits
+    assert torch.allclose(gauss[one], flat[one], atol=1e-4, rtol=0)
+    # two or four windows that disagree: the weights matter everywhere
+    assert (gauss[~one] - flat[~one]).abs().min() > 1e-3
+
+    expected_flat, expected_gauss = _expected_blends(inputs)
+    assert torch.allclose(flat, expected_flat, atol=1e-4, rtol=0)
+    assert torch.allclose(gauss, expected_gauss, atol=1e-4, rtol=0)
+
+
+def test_gaussian_slide_leans_to_the_window_whose_centre_is_nearer():
+    """Rows 24-31 of columns 0-23 lie in windows starting at row 0 (centre 15.5) and at
+    row 24 (centre 39.5): the Gaussian blend is nearer the first window's value in rows
+    24-27, nearer the second's in rows 28-31; the flat blend is their mean throughout."""
+    inputs = _ramp()
+    flat = _slide(_slide_model(False), inputs, _window_mean_logits)[0, 0, 24:32, :24]
+    gauss = _slide(_slide_model(True), inputs, _window_mean_logits)[0, 0, 24:32, :24]
+    content = inputs[0, 0, 24:32, :24] / 10
+    upper = inputs[0, 0, 0:32, 0:32].mean()
+    lower = inputs[0, 0, 24:56, 0:32].mean()
+    assert torch.allclose(flat - content, (upper + lower) / 2 * torch.ones_like(flat), atol=1e-4)
+    share_of_lower = (gauss - content - upper) / (lower - upper)  # 0: upper's value, 1: lower's
+    assert (share_of_lower[:4] < 0.5).all() and (share_of_lower[4:] > 0.5).all()
+    assert (share_of_lower[1:] > share_of_lower[:-1]).all(), 'more lower weight row by row'
+
+
+def test_gaussian_slide_window_batch_does_not_change_logits():
+    inputs = _ramp()
+    one_by_one = _slide(_slide_model(True, window_batch=1), inputs, _window_mean_logits)
+    four_at_once = _slide(_slide_model(True, window_batch=4), inputs, _window_mean_logits)
+    assert torch.allclose(one_by_one, four_at_once, atol=1e-5, rtol=0)
+
+
+def test_slide_with_a_real_network_blends_only_where_windows_overlap():
+    """The tiny HRNet's logits depend on each window's context, so overlapping windows
+    disagree: the blends differ there and agree where a single window covers a pixel."""
+    torch.manual_seed(0)
+    flat_model = _slide_model(False)
+    gauss_model = _slide_model(True, window_batch=2)
+    gauss_model.load_state_dict(flat_model.state_dict())
+    inputs = torch.randn(1, 3, 64, 64)
+    flat, gauss = _slide(flat_model, inputs), _slide(gauss_model, inputs)
+    one = torch.zeros(64, 64, dtype=torch.bool)
+    one[ONE_WINDOW[:, None], ONE_WINDOW[None, :]] = True
+    diff = (gauss - flat).abs()[0]  # (C, 64, 64)
+    assert diff[:, one].max() < 1e-4
+    assert (diff[:, ~one] > 1e-4).float().mean() > 0.5
+
+
+@pytest.mark.parametrize('gaussian', [False, True])
+def test_slide_prediction_is_at_original_size(gaussian):
+    model = _slide_model(gaussian, window_batch=2)
     with torch.no_grad():
         out = model.test_step(_batch(64, batch=1))[0]
     assert out.pred_sem_seg.data.shape == (NUM_CLASSES, 64, 64)

@@ -5,11 +5,12 @@ Stand-in machines (tests/standin_devices.py) answer torch's CUDA queries and
 older than CUDA 13 needs, and a CPU-only torch on an H100 machine would; the
 real CPU here is the fourth case.
 """
+import os
 import os.path as osp
 
 import pytest
 
-from tests.conftest import REPO_ROOT, tool_env
+from tests.conftest import REPO_ROOT
 from tests.helpers import run_tool
 from tests.standin_devices import standin_env
 
@@ -24,8 +25,8 @@ REASONS = {
 
 def _env(machine, tmp_path):
     if machine == 'cpu':
-        return tool_env()  # this machine: no GPU, no nvidia-smi
-    return standin_env(machine, str(tmp_path / 'standin'), tool_env())
+        return dict(os.environ)  # this machine: no GPU, no nvidia-smi
+    return standin_env(machine, str(tmp_path / 'standin'), dict(os.environ))
 
 
 def _commands(tmp_path, phantom_root):
@@ -57,7 +58,7 @@ def test_gpu_config_stops_before_the_model(machine, tool, tmp_path, phantom_root
 
 def test_bfloat16_refused_on_a_v100_naming_float16(tmp_path):
     """The remedy's torch runs on a V100, which has no bfloat16: --amp-dtype bfloat16 stops."""
-    env = standin_env('v100_cu124', str(tmp_path / 'standin'), tool_env())
+    env = standin_env('v100_cu124', str(tmp_path / 'standin'), dict(os.environ))
     proc = run_tool('tools/train.py', FULL_SIZE, '--work-dir', str(tmp_path / 'work'), '--amp',
                     '--amp-dtype', 'bfloat16', env=env, check=False, timeout=300)
     assert proc.returncode != 0
@@ -67,8 +68,8 @@ def test_bfloat16_refused_on_a_v100_naming_float16(tmp_path):
 
 
 def test_device_report_names_the_v100_problem(tmp_path):
-    env = standin_env('v100_cu130', str(tmp_path / 'standin'), tool_env())
-    proc = run_tool('-m', 'mmseg_ext.utils.device_report', env=env, timeout=120)
+    env = standin_env('v100_cu130', str(tmp_path / 'standin'), dict(os.environ))
+    proc = run_tool('-m', 'mmseg_ext.utils.runtime.device_report', env=env, timeout=120)
     assert proc.stdout.startswith('device: Tesla V100-SXM2-32GB (compute capability 7.0)')
     assert 'GPU not usable' in proc.stdout and 'no kernels for compute capability 7.0' in \
         proc.stdout

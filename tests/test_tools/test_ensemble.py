@@ -1,18 +1,14 @@
+import json
+import os
 import os.path as osp
-import subprocess
-import sys
+import textwrap
 
+import cv2
+import numpy as np
 from mmengine.config import Config
 
-from mmseg_ext.utils.submission import check_submission
-from tests.conftest import REPO_ROOT, tool_env
-
-
-def _run(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=tool_env(),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
+from mmseg_ext.utils.formats.submission import check_submission, read_submission_masks
+from tests.helpers import run_tool
 
 
 def _at_scale(config, scale, tmp_path):
@@ -26,45 +22,160 @@ def _at_scale(config, scale, tmp_path):
     return path
 
 
+def _ensemble(out_csv, image_root, *members, extra=(), env=None):
+    """``tools/ensemble.py`` of ``members`` (CONFIG:CKPT[:WEIGHT]) -> {image name: masks}."""
+    args = [arg for member in members for arg in ('--model', member)]
+    run_tool('tools/ensemble.py', *args, '--image-root', image_root, '--submission',
+             str(out_csv), *extra, env=env)
+    return _masks(out_csv, image_root)
+
+
+def _masks(csv_path, image_root):
+    """{image name: (C, H, W) bool masks} decoded from a submission."""
+    return {name: masks for name, _, masks in read_submission_masks(str(csv_path), image_root)}
+
+
+def _differing(a, b):
+    """Pixels (over all classes and images) where two decoded submissions differ."""
+    assert a.keys() == b.keys()
+    return sum(int((a[name] != b[name]).sum()) for name in a)
+
+
 def test_single_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    _run('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'test.csv'))
-    _run('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--image-root', image_root,
-         '--submission', str(tmp_path / 'ens.csv'))
+    run_tool('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'test.csv'))
+    run_tool('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--image-root', image_root,
+             '--submission', str(tmp_path / 'ens.csv'))
     assert (tmp_path / 'ens.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()
 
 
-def test_mixed_input_sizes_and_weights(tiny_run, phantom_root, tmp_path):
+def test_weights_move_the_ensemble_from_one_member_to_the_other(tiny_run, phantom_root,
+                                                                tmp_path):
+    """Two members that differ (one checkpoint tested at 64 and at 96 px).
+
+    Weight 1:0 writes exactly member A's submission and 0:1 exactly B's; a
+    mixed weight keeps every pixel both members agree on and takes the others
+    from one or the other (A and B <= mix <= A or B), and the more weight A
+    gets, the closer the masks come to A's.
+    """
     config, ckpt = tiny_run
     other = _at_scale(config, (96, 96), tmp_path)
-    out = _run('tools/ensemble.py', '--model', f'{config}:{ckpt}:2', '--model',
-               f'{other}:{ckpt}:1', '--image-root', osp.join(phantom_root, 'test', 'DCM'),
-               '--submission', str(tmp_path / 'ens.csv'))
-    assert 'ensemble of 2: wrote 58 rows for 2 images' in out
-    _run('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--crf', '--image-root',
-         osp.join(phantom_root, 'test', 'DCM'), '--submission', str(tmp_path / 'crf.csv'))
-    assert check_submission(str(tmp_path / 'crf.csv'),
-                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
-    assert check_submission(str(tmp_path / 'ens.csv'),
-                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    a = _ensemble(tmp_path / 'a.csv', image_root, f'{config}:{ckpt}')
+    b = _ensemble(tmp_path / 'b.csv', image_root, f'{other}:{ckpt}')
+    assert _differing(a, b) > 100, 'the members must differ for weights to matter'
+
+    mixes = {}
+    for weight_a in (1.0, 0.75, 0.25, 0.0):
+        out = tmp_path / f'mix_{weight_a}.csv'
+        mixes[weight_a] = _ensemble(out, image_root, f'{config}:{ckpt}:{weight_a}',
+                                    f'{other}:{ckpt}:{1 - weight_a}')
+    assert (tmp_path / 'mix_1.0.csv').read_bytes() == (tmp_path / 'a.csv').read_bytes()
+    assert (tmp_path / 'mix_0.0.csv').read_bytes() == (tmp_path / 'b.csv').read_bytes()
+    assert check_submission(str(tmp_path / 'mix_0.75.csv'), image_root)['rows'] == 58
+
+    for weight_a in (0.75, 0.25):
+        mix = mixes[weight_a]
+        for name in a:
+            assert (a[name] & b[name] <= mix[name]).all(), 'agreed foreground lost'
+            assert (mix[name] <= (a[name] | b[name])).all(), 'foreground neither member has'
+        assert 0 < _differing(mix, a) < _differing(b, a), weight_a
+        assert 0 < _differing(mix, b) < _differing(a, b), weight_a
+    # A's share of the weight falls 1 -> 0.75 -> 0.25 -> 0: the masks drift from A to B
+    to_a = [_differing(mixes[w], a) for w in (1.0, 0.75, 0.25, 0.0)]
+    to_b = [_differing(mixes[w], b) for w in (1.0, 0.75, 0.25, 0.0)]
+    assert to_a == sorted(to_a) and to_a[0] == 0, to_a
+    assert to_b == sorted(to_b, reverse=True) and to_b[-1] == 0, to_b
+
+
+# A stand-in for pydensecrf2 with a known answer: a pixel keeps its label where the
+# probability says foreground (p > 1 - p) AND the image is bright (> BRIGHT), i.e. the
+# "CRF" trims predictions to bright (bone) pixels. Put first on PYTHONPATH it shadows the
+# real package in the tool's process, so the test knows exactly what --crf must write.
+BRIGHT = 128
+STANDIN_DENSECRF = textwrap.dedent(f'''
+    import numpy as np
+
+
+    class DenseCRF2D:
+        def __init__(self, width, height, labels):
+            assert labels == 2
+            self.size = width * height
+
+        def setUnaryEnergy(self, unary):
+            self.unary = np.asarray(unary)  # (2, N): minus the label probabilities
+
+        def addPairwiseGaussian(self, **kwargs):
+            pass
+
+        def addPairwiseBilateral(self, rgbim, **kwargs):
+            self.bright = rgbim[..., 0].reshape(-1) > {BRIGHT}
+
+        def inference(self, iterations):
+            background, foreground = -self.unary
+            keep = (foreground > background) & self.bright
+            return np.stack([(~keep).astype(np.float32), keep.astype(np.float32)])
+''')
+STANDIN_UTILS = textwrap.dedent('''
+    import numpy as np
+
+
+    def unary_from_softmax(probs):
+        return -np.asarray(probs, np.float32).reshape(len(probs), -1)
+''')
+
+
+def _standin_crf_env(tmp_path):
+    package = tmp_path / 'standin' / 'pydensecrf'
+    package.mkdir(parents=True)
+    (package / '__init__.py').write_text('')
+    (package / 'densecrf.py').write_text(STANDIN_DENSECRF)
+    (package / 'utils.py').write_text(STANDIN_UTILS)
+    env = dict(os.environ)
+    env['PYTHONPATH'] = str(package.parent) + os.pathsep + env.get('PYTHONPATH', '')
+    return env
+
+
+def test_crf_refines_the_ensemble_masks_on_the_image(tiny_run, phantom_root, tmp_path):
+    """``--crf`` hands the ensemble's probabilities and the image to the dense CRF and
+    writes its masks: with the stand-in CRF, exactly the plain masks on bright pixels.
+
+    Fails when --crf is ignored (masks = plain), the CRF gets another image, a
+    flipped or resized one, or other probabilities (masks != plain & bright).
+    """
+    config, ckpt = tiny_run
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    env = _standin_crf_env(tmp_path)
+    plain = _ensemble(tmp_path / 'plain.csv', image_root, f'{config}:{ckpt}', env=env)
+    crf = _ensemble(tmp_path / 'crf.csv', image_root, f'{config}:{ckpt}', extra=['--crf'],
+                    env=env)
+    assert check_submission(str(tmp_path / 'crf.csv'), image_root)['rows'] == 58
+    paths = {name: path for name, path, _ in read_submission_masks(str(tmp_path / 'plain.csv'),
+                                                                   image_root)}
+    trimmed = 0
+    for name, masks in plain.items():
+        bright = cv2.imread(paths[name], cv2.IMREAD_GRAYSCALE) > BRIGHT
+        assert np.array_equal(crf[name], masks & bright[None]), name
+        trimmed += int((masks & ~bright[None]).sum())
+    assert trimmed > 0 and sum(int(m.sum()) for m in crf.values()) > 0, \
+        'the stand-in must change some masks and keep some'
 
 
 def test_search_weights_and_thresholds_then_ensemble(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
     other = _at_scale(config, (96, 96), tmp_path)
     out_json = str(tmp_path / 'search.json')
-    out = _run('tools/analysis_tools/search_ensemble.py', '--model', f'{config}:{ckpt}',
-               '--model', f'{other}:{ckpt}', '--out', out_json, '--per-class',
-               '--weight-step', '0.5', '--grid', '0.3', '0.5')
+    out = run_tool('tools/analysis_tools/search_ensemble.py', '--model', f'{config}:{ckpt}',
+                   '--model', f'{other}:{ckpt}', '--out', out_json, '--per-class',
+                   '--weight-step', '0.5', '--grid', '0.3', '0.5').stdout
     assert 'searched' in out
-    import json
     searched = json.load(open(out_json))
     assert searched['val_mdice'] >= searched['val_mdice_equal_weights_0.5']
     assert all(sum(w) == 1.0 for w in searched['class_weights'].values())
-    _run('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--model', f'{other}:{ckpt}',
-         '--search-json', out_json, '--image-root', osp.join(phantom_root, 'test', 'DCM'),
-         '--submission', str(tmp_path / 'ens.csv'))
+    run_tool('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--model', f'{other}:{ckpt}',
+             '--search-json', out_json, '--image-root', osp.join(phantom_root, 'test', 'DCM'),
+             '--submission', str(tmp_path / 'ens.csv'))
     assert check_submission(str(tmp_path / 'ens.csv'),
                             osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
@@ -78,9 +189,9 @@ def test_single_member_keeps_its_thresholds_and_cleanup(tiny_run, phantom_root, 
     tuned = str(tmp_path / 'tuned.py')
     cfg.dump(tuned)
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    _run('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'plain.csv'))
-    _run('tools/test.py', tuned, ckpt, '--submission', str(tmp_path / 'test.csv'))
-    _run('tools/ensemble.py', '--model', f'{tuned}:{ckpt}', '--image-root', image_root,
-         '--submission', str(tmp_path / 'ens.csv'))
+    run_tool('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'plain.csv'))
+    run_tool('tools/test.py', tuned, ckpt, '--submission', str(tmp_path / 'test.csv'))
+    run_tool('tools/ensemble.py', '--model', f'{tuned}:{ckpt}', '--image-root', image_root,
+             '--submission', str(tmp_path / 'ens.csv'))
     assert (tmp_path / 'test.csv').read_bytes() != (tmp_path / 'plain.csv').read_bytes()
     assert (tmp_path / 'ens.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()

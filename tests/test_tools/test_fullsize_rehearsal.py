@@ -8,14 +8,13 @@ every CSV. A few minutes of CPU.
 """
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
 
-from mmseg_ext.utils.submission import check_submission
-from tests.conftest import REPO_ROOT, tool_env
+from mmseg_ext.utils.formats.submission import check_submission
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_tool
 
 SIZE = 2048
 ITERS = 2
@@ -46,13 +45,6 @@ def rehearsal_config(config: str, phantom_root: str, work_dir: str) -> Config:
     return cfg
 
 
-def _run(*args) -> str:
-    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=tool_env(),
-                          capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.parametrize('config', CONFIGS)
 def test_fullsize_train_validate_submit(config, fullsize_phantoms, tmp_path):
     work_dir = str(tmp_path / 'work')
@@ -60,7 +52,8 @@ def test_fullsize_train_validate_submit(config, fullsize_phantoms, tmp_path):
     rehearsal_config(config, fullsize_phantoms, work_dir).dump(cfg_path)
 
     # The full-size configs expect a GPU; on this CPU they run only with the override.
-    log = _run('tools/train.py', cfg_path, *ON_CPU)
+    proc = run_tool('tools/train.py', cfg_path, *ON_CPU)
+    log = proc.stdout + proc.stderr
     assert re.search(r'Iter\(val\) \[2/2\].*mDice', log), log[-2000:]
     checkpoint = osp.join(work_dir, f'iter_{ITERS}.pth')
     assert osp.isfile(checkpoint)
@@ -68,8 +61,9 @@ def test_fullsize_train_validate_submit(config, fullsize_phantoms, tmp_path):
     image_root = osp.join(fullsize_phantoms, 'test', 'DCM')
     for extra in ([], ['--tta']):
         out_csv = str(tmp_path / f'submission{"_tta" if extra else ""}.csv')
-        log = _run('tools/test.py', cfg_path, checkpoint, '--submission', out_csv, *extra,
-                   *ON_CPU)
+        proc = run_tool('tools/test.py', cfg_path, checkpoint, '--submission', out_csv, *extra,
+                        *ON_CPU)
+        log = proc.stdout + proc.stderr
         assert 'SubmissionHook: wrote 58 rows for 2 images' in log
         counts = check_submission(out_csv, image_root)
         assert counts['images'] == 2 and counts['rows'] == 58

@@ -67,7 +67,7 @@ def _fresh_checkout(tmp_path):
     """The files setup.sh needs up to mmcv's build, in a folder with no .venv."""
     import shutil
     root = tmp_path / 'checkout'
-    for rel in ('tools/setup.sh', 'mmseg_ext/utils/torch_support.py'):
+    for rel in ('tools/setup.sh', 'mmseg_ext/utils/runtime/torch_support.py'):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(os.path.join(REPO_ROOT, rel), root / rel)
     shutil.copytree(os.path.join(REPO_ROOT, 'requirements'), root / 'requirements')

@@ -1,38 +1,29 @@
 import csv
 import glob
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.rle import rle_decode
-from mmseg_ext.utils.submission import check_submission
-from tests.conftest import REPO_ROOT, tool_env
-
-
-def _run(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=tool_env(),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+from mmseg_ext.utils.formats.rle import rle_decode
+from mmseg_ext.utils.formats.submission import check_submission
+from tests.helpers import run_tool
 
 
 def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_path):
     config, ckpt = tiny_run
     out_csv = str(tmp_path / 'sub' / 'submission.csv')
-    proc = _run('tools/test.py', config, ckpt, '--submission', out_csv)
+    proc = run_tool('tools/test.py', config, ckpt, '--submission', out_csv)
     assert 'SubmissionHook: wrote 58 rows for 2 images' in proc.stdout + proc.stderr
 
     image_root = osp.join(phantom_root, 'test', 'DCM')
     assert check_submission(out_csv, image_root)['rows'] == 58
-    check = _run('tools/analysis_tools/check_submission.py', out_csv, image_root,
+    check = run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
                  '--overlay-dir', str(tmp_path / 'overlays'))
     assert check.stdout.startswith('OK: 2 images, 58 rows')
     assert len(glob.glob(str(tmp_path / 'overlays' / '*.png'))) == 2
-    vis = _run('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
+    vis = run_tool('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
                str(tmp_path / 'vis'), '--num', '2')
     assert 'mean Dice' in vis.stdout and osp.isfile(tmp_path / 'vis' / 'dice.csv')
 
@@ -60,11 +51,8 @@ def test_failed_run_leaves_no_csv(phantom_root, tiny_run, tmp_path):
     with open(last, 'wb') as f:
         f.write(b'\x89PNG truncated')
     out_csv = str(tmp_path / 'submission.csv')
-    proc = subprocess.run(
-        [sys.executable, 'tools/test.py', config, ckpt,
-         '--submission', out_csv, '--cfg-options',
-         f'test_dataloader.dataset.data_root={broken}'],
-        cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
+    proc = run_tool('tools/test.py', config, ckpt, '--submission', out_csv, '--cfg-options',
+                    f'test_dataloader.dataset.data_root={broken}', check=False, timeout=600)
     assert proc.returncode != 0
     assert osp.basename(last) in proc.stderr and 'cannot decode' in proc.stderr
     assert not osp.exists(out_csv) and not glob.glob(out_csv + '*')
@@ -73,7 +61,7 @@ def test_failed_run_leaves_no_csv(phantom_root, tiny_run, tmp_path):
 def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
     out_json = str(tmp_path / 'thr.json')
-    proc = _run('tools/analysis_tools/tune_thresholds.py', config, ckpt, '--out', out_json,
+    proc = run_tool('tools/analysis_tools/tune_thresholds.py', config, ckpt, '--out', out_json,
                 '--grid', '0.3', '0.5', '0.7', '--min-area', '4', '--close-kernel', '3',
                 '--fill-holes', '--crf')
     assert 'post-processing' in proc.stdout and 'Pisiform' in proc.stdout
@@ -83,7 +71,7 @@ def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path)
     assert list(thresholds) == list(HAND_BONE_CLASSES)
     assert set(thresholds.values()) <= {0.3, 0.5, 0.7}
     out_csv = str(tmp_path / 'sub.csv')
-    _run('tools/test.py', config, ckpt, '--submission', out_csv, '--thresholds', out_json)
+    run_tool('tools/test.py', config, ckpt, '--submission', out_csv, '--thresholds', out_json)
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
@@ -105,8 +93,7 @@ def test_bad_inputs_fail_before_inference(tiny_run, tmp_path, case, message):
             '--submission', str(out_csv), '--work-dir', str(tmp_path / 'work')]
     if case == 'thresholds':
         args += ['--thresholds', str(tmp_path / 'bad.json')]
-    proc = subprocess.run([sys.executable, 'tools/test.py', *args], cwd=REPO_ROOT,
-                          env=tool_env(), capture_output=True, text=True, timeout=120)
+    proc = run_tool('tools/test.py', *args, check=False, timeout=120)
     assert proc.returncode != 0 and message in proc.stderr
     assert not (tmp_path / 'work').exists()
     assert not (tmp_path / 'x.csv').exists() and (tmp_path / 'folder.csv').is_dir()
@@ -115,16 +102,16 @@ def test_bad_inputs_fail_before_inference(tiny_run, tmp_path, case, message):
 def test_tta_submission(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
     out_csv = str(tmp_path / 'tta.csv')
-    _run('tools/test.py', config, ckpt, '--submission', out_csv, '--tta')
+    run_tool('tools/test.py', config, ckpt, '--submission', out_csv, '--tta')
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
 def test_pseudo_labels_join_training(tiny_run, phantom_root, tmp_path):
     config, ckpt = tiny_run
     out_csv = str(tmp_path / 'sub.csv')
-    _run('tools/test.py', config, ckpt, '--submission', out_csv)
+    run_tool('tools/test.py', config, ckpt, '--submission', out_csv)
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    out = _run('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'pseudo'),
+    out = run_tool('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'pseudo'),
                '--min-area', '2')
     assert 'wrote 2 annotation files' in out.stdout
     from mmseg_ext.datasets import HandBoneDataset
@@ -153,13 +140,13 @@ def test_tta_with_one_identity_view_equals_no_tta_with_thresholds_and_cleanup(
     config, ckpt = tiny_run
     thresholds = [0.3 if i % 2 else 0.7 for i in range(len(HAND_BONE_CLASSES))]
     cleanup = dict(keep_largest=True, min_area=4)
-    plain = _variant(config, tmp_path / 'plain.py', output_probs=True)
-    tuned = _variant(config, tmp_path / 'tuned.py', output_probs=True, threshold=thresholds,
+    plain = _variant(config, tmp_path / 'plain.py')
+    tuned = _variant(config, tmp_path / 'tuned.py', threshold=thresholds,
                      cleanup=cleanup)
     csv = {}
     for name, cfg, extra in [('plain', plain, []), ('tuned', tuned, []),
                              ('tuned_tta', tuned, ['--tta'])]:
         csv[name] = tmp_path / f'{name}.csv'
-        _run('tools/test.py', cfg, ckpt, '--submission', str(csv[name]), *extra)
+        run_tool('tools/test.py', cfg, ckpt, '--submission', str(csv[name]), *extra)
     assert csv['tuned'].read_bytes() != csv['plain'].read_bytes(), 'settings must matter'
     assert csv['tuned_tta'].read_bytes() == csv['tuned'].read_bytes()

@@ -5,19 +5,11 @@ DATA_ROOT holds ``DCM/`` and ``outputs_json/`` (HandBoneDataset's layout). Write
 per-class presence, relative area, centroid position, component count and
 pairwise overlap statistics for ``check_anatomy.py`` and ``pseudo_label.py --priors``.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 
 from mmseg_ext.datasets import HandBoneDataset
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, annotation_features
-from mmseg_ext.utils.xray_io import read_xray_shape
+from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 
 
 def main() -> None:

@@ -3,13 +3,6 @@
 ``python tools/analysis_tools/browse_dataset.py CONFIG --output-dir DIR [--num N]``
 """
 import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import os
 
@@ -20,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 import mmseg_ext  # noqa: F401
-from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.visualization import overlay_masks
 
 

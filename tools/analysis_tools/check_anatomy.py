@@ -8,13 +8,6 @@ the ``--gallery`` worst flagged images D/gallery/<rank>_<image>.png (the
 prediction with the flagged bones outlined and named) and D/index.html.
 """
 import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import csv
 import html
@@ -23,10 +16,10 @@ import os
 import cv2
 
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
-from mmseg_ext.utils.atomic_io import atomic_open
+from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.class_names import hand_bone_palette
-from mmseg_ext.utils.submission import read_submission_masks
-from mmseg_ext.utils.xray_io import read_xray
+from mmseg_ext.utils.formats.submission import read_submission_masks
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.visualization import prediction_figure
 
 

@@ -4,20 +4,15 @@
 """
 import os.path as osp
 import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import os
 
 import cv2
 
 from mmseg_ext.utils.class_names import hand_bone_palette
-from mmseg_ext.utils.submission import SubmissionError, check_submission, read_submission_masks
-from mmseg_ext.utils.xray_io import read_xray
+from mmseg_ext.utils.formats.submission import (SubmissionError, check_submission,
+                                                read_submission_masks)
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.visualization import overlay_masks
 
 

@@ -5,12 +5,6 @@
 """
 import os.path as osp
 import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import glob
 import json
@@ -18,9 +12,9 @@ import json
 import numpy as np
 import torch
 
-from mmseg_ext.utils.rle import rle_decode, rle_encode_batch
-from mmseg_ext.utils.submission import image_paths_by_name, read_submission_images
-from mmseg_ext.utils.xray_io import read_xray_shape
+from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch
+from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_images
+from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 
 
 def training_speed(work_dir: str) -> dict:

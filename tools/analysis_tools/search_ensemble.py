@@ -7,16 +7,9 @@ every threshold per class by the competition Dice on the first member's
 validation fold; the best are written to a JSON that ``tools/ensemble.py
 --search-json`` uses.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import itertools
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -27,9 +20,9 @@ from mmseg.registry import DATASETS
 
 from mmseg_ext.apis import EnsembleMember, parse_member
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
-from mmseg_ext.utils.bitmask import unpack_bits
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.submission import write_search_result
+from mmseg_ext.utils.formats.search_result import write_search_result
 
 
 def weight_grid(num_models: int, step: float) -> list:
@@ -38,6 +31,15 @@ def weight_grid(num_models: int, step: float) -> list:
     return [np.array(c, float) / units for c in itertools.product(range(units + 1),
                                                                   repeat=num_models)
             if sum(c) == units]
+
+
+def blend(probs: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
+    """sum_k weights[k] x probs[k], in one new tensor on the members' device."""
+    blended = torch.zeros_like(probs[0])
+    for member_probs, weight in zip(probs, weights):
+        if weight:
+            blended.add_(member_probs, alpha=float(weight))
+    return blended
 
 
 def main() -> None:
@@ -61,11 +63,11 @@ def main() -> None:
     searches = [ThresholdSearch(thresholds) for _ in grid]
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
-        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'], len(HAND_BONE_CLASSES)))
-        probs = torch.stack([m.predict_probs(info['img_path']).float().cpu() for m in members])
+        probs = [m.add_probs(info['img_path'], weight=1.0) for m in members]  # on the device
+        gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'],
+                                          len(HAND_BONE_CLASSES))).to(probs[0].device)
         for weights, search in zip(grid, searches):
-            blended = (probs * torch.tensor(weights, dtype=torch.float32).view(-1, 1, 1, 1)).sum(0)
-            search.add(blended, gt)
+            search.add(blend(probs, weights), gt)
     tables = np.stack([ThresholdSearch.dice_table(s.counts) for s in searches])  # (W, T, C)
     best_t = tables.max(axis=1)  # (W, C): best threshold for each weight and class
     classes = HAND_BONE_CLASSES

@@ -4,16 +4,7 @@
 Prints per-class Dice at 0.5 and at the tuned thresholds, and whether
 post-processing (largest component / small components removed) helps.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
-import json
 from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
@@ -24,9 +15,9 @@ from mmengine.dataset import pseudo_collate
 from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
-from mmseg_ext.utils.bitmask import unpack_bits
-from mmseg_ext.utils.mask_rule import MaskRule
+from mmseg_ext.utils.formats.thresholds_json import write_thresholds
+from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,35 +39,37 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def val_predictions(model, dataset, num_classes: int) -> Iterator[Tuple[object, torch.Tensor]]:
-    """(prediction sample, (C, H, W) bool ground truth) per validation image."""
+def val_predictions(model, dataset, num_classes: int
+                    ) -> Iterator[Tuple[torch.Tensor, torch.Tensor, str]]:
+    """((C, H, W) probabilities, (C, H, W) bool ground truth, image path) per
+    validation image."""
     for i in range(len(dataset)):
-        with torch.no_grad():
-            sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        yield sample, unpack_bits(sample.gt_sem_seg.data[0], num_classes)
+        data = pseudo_collate([dataset[i]])
+        sample = data['data_samples'][0]
+        yield (model.predict_probs(data), unpack_bits(sample.gt_sem_seg.data[0], num_classes),
+               sample.img_path)
 
 
 def dice_of(model, dataset, num_classes: int, rules: Sequence[MaskRule]) -> List[np.ndarray]:
     """(C,) Dice over the dataset of each rule's masks, all from one second prediction
     pass (a costly cleanup or CRF runs once per image, not once per candidate threshold)."""
     counts: List[list] = [[] for _ in rules]
-    for sample, gt in val_predictions(model, dataset, num_classes):
+    for probs, gt, img_path in val_predictions(model, dataset, num_classes):
         for rule, rule_counts in zip(rules, counts):
-            rule_counts.append(dice_counts(rule(sample.seg_logits.data, sample.img_path), gt))
+            rule_counts.append(dice_counts(rule(probs, img_path), gt))
     return [dice_from_counts(np.stack(c)).mean(axis=0) for c in counts]
 
 
 def main() -> None:
     args = parse_args()
     model, dataset = init_model_and_dataset(args.config, args.checkpoint, 'val',
-                                            output_probs=True, device=args.device,
-                                            cfg_options=args.cfg_options)
+                                            device=args.device, cfg_options=args.cfg_options)
     classes = dataset.metainfo['classes']
     cleanup = dict(keep_largest=True, min_area=args.min_area, close_kernel=args.close_kernel,
                    fill_holes=args.fill_holes)
     search = ThresholdSearch(sorted(set(args.grid) | {0.5}))
-    for sample, gt in val_predictions(model, dataset, len(classes)):
-        search.add(sample.seg_logits.data, gt)
+    for probs, gt, _ in val_predictions(model, dataset, len(classes)):
+        search.add(probs, gt)
     best = search.best()
     default = search.dice_at([0.5] * len(classes))
     rules = [MaskRule(best['thresholds'].tolist(), cleanup=cleanup)]
@@ -94,8 +87,7 @@ def main() -> None:
         verdict = 'helps' if crf.mean() > best['dice'].mean() else 'does not help'
         print(f'dense CRF: mean Dice {crf.mean():.4f} vs tuned thresholds '
               f'{best["dice"].mean():.4f}: {verdict} on this validation fold')
-    thresholds = {c: float(t) for c, t in zip(classes, best['thresholds'])}
-    atomic_write_bytes(json.dumps(thresholds, indent=2).encode(), args.out)
+    write_thresholds(args.out, dict(zip(classes, best['thresholds'])))
     print(f'wrote {args.out}')
 
 

@@ -7,13 +7,6 @@ image's per-class Dice; with ``--priors``, anatomical findings outlined on the
 prediction) and ``dice.csv`` (Dice per image and class).
 """
 import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 import csv
 import os
@@ -26,8 +19,8 @@ from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks
-from mmseg_ext.utils.bitmask import unpack_bits
-from mmseg_ext.utils.xray_io import read_xray
+from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.visualization import masks_figure
 
 

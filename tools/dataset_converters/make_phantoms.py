@@ -4,14 +4,6 @@
 writes OUT/train/DCM/IDxxx/*.png, OUT/train/outputs_json/IDxxx/*.json and
 OUT/test/DCM/IDxxx/*.png (two hands per ID).
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
 
 from mmseg_ext.datasets.phantoms import make_phantoms

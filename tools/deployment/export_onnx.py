@@ -8,15 +8,8 @@ largest logit difference to PyTorch on random input. Run it with
 ``tools/ensemble.py --model model.onnx`` (ONNX Runtime) or
 ``--backend openvino``.
 """
-import os.path as osp
-import sys
-
-# Run from a checkout: use its mmseg_ext, not an older installed copy.
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(_REPO, 'mmseg_ext')):
-    sys.path.insert(0, _REPO)
-
 import argparse
+import sys
 import time
 
 from mmseg_ext.deploy.export import EXPORTERS, export_onnx

@@ -3,7 +3,7 @@ import cv2
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from mmseg_ext.utils.geometry import rotation_matrix
+from mmseg_ext.utils.masks.geometry import rotation_matrix
 
 
 @TRANSFORMS.register_module()

@@ -7,7 +7,7 @@ from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.utils.xray_io import read_xray
+from mmseg_ext.utils.fileio.xray_io import read_xray
 
 
 @HOOKS.register_module()

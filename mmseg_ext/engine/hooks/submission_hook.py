@@ -12,8 +12,8 @@ from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 
-from mmseg_ext.utils.rle import rle_encode_batch
-from mmseg_ext.utils.submission import SubmissionWriter, check_writable, read_csv_rows
+from mmseg_ext.utils.formats.rle import rle_encode_batch
+from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, read_csv_rows
 
 
 @HOOKS.register_module()

@@ -6,7 +6,7 @@ from typing import Dict, List, Sequence
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
-from mmseg_ext.utils.bitmask import save_mask_file
+from mmseg_ext.utils.formats.mask_file import save_mask_file
 
 
 @METRICS.register_module()
@@ -17,7 +17,7 @@ class MaskDump(BaseMetric):
     122 MB an image) until the end and gathers them on rank 0; this writes
     each image's masks as a compressed int32 bit map when it arrives (each
     rank its own images, atomically) and keeps only the file name.
-    :func:`mmseg_ext.utils.bitmask.load_mask_file` reads a file back.
+    :func:`mmseg_ext.utils.masks.bitmask.load_mask_file` reads a file back.
 
     Args:
         out_dir (str): Folder of the mask files (created).

@@ -4,40 +4,24 @@ full-resolution carpal crop, replacing stage 1's carpal masks there.
 ``python projects/wrist_roi/tools/two_stage_submission.py --stage1 CFG:CKPT
     --stage2 CFG:CKPT --image-root DIR --submission out.csv [--margin 0.15]``
 """
+import argparse
 import os.path as osp
-import sys
+import time
 
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-sys.path.insert(0, _REPO)
+import torch
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-
-from mmseg_ext.apis import EnsembleMember, parse_member  # noqa: E402
-from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.mask_rule import MaskRule  # noqa: E402
-from mmseg_ext.utils.submission import (SubmissionWriter, check_writable,  # noqa: E402
+from mmseg_ext.apis import EnsembleMember, parse_member
+from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_writable,
                                         image_paths_by_name)
-from projects.wrist_roi.wrist_roi import carpal_box  # noqa: E402
-from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START  # noqa: E402
+from projects.wrist_roi.wrist_roi import carpal_box
+from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START
 
 
-class CarpalStage(EnsembleMember):
-    """Stage-2 model: its test pipeline, with the crop box supplied by stage 1."""
-
-    def __init__(self, config: str, checkpoint: str, device=None) -> None:
-        super().__init__(config, checkpoint, device=device)
-        from mmengine.dataset import Compose
-        self.pipeline = Compose([dict(type='LoadXRayImage'), dict(type='CropCarpalROI'),
-                                 dict(type='PackSegInputs')])
-
-    @torch.no_grad()
-    def predict_crop(self, img_path: str, box) -> torch.Tensor:
-        data = self.pipeline(dict(img_path=img_path, roi_box=box))
-        return self.model.test_step(pseudo_collate([data]))[0].seg_logits.data
+# Stage 2 reads the image and crops the box that stage 1's carpals give (roi_box).
+STAGE2_PIPELINE = [dict(type='LoadXRayImage'), dict(type='CropCarpalROI'),
+                   dict(type='PackSegInputs')]
 
 
 def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box,
@@ -66,16 +50,16 @@ def main() -> None:
     cfg1, ckpt1, _ = parse_member(args.stage1)
     cfg2, ckpt2, _ = parse_member(args.stage2)
     stage1 = EnsembleMember(cfg1, ckpt1, device=args.device)
-    stage2 = CarpalStage(cfg2, ckpt2, device=args.device)
+    stage2 = EnsembleMember(cfg2, ckpt2, device=args.device, pipeline=STAGE2_PIPELINE)
+    rule1, rule2 = stage1.mask_rule, stage2.mask_rule
     start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:
         for path in images:
-            masks = stage1.model.mask_rule(stage1.predict_probs(path))
+            masks = rule1(stage1.add_probs(path), path)
             carpals = masks[CARPAL_START:CARPAL_START + len(CARPAL_CLASSES)].cpu().numpy()
             box = carpal_box(carpals, masks.shape[1:], args.margin)
             if box is not None:
-                masks = refine(masks, stage2.predict_crop(path, box), box,
-                               stage2.model.mask_rule)
+                masks = refine(masks, stage2.add_probs(path, roi_box=box), box, rule2)
                 refined += 1
             writer.write_image(osp.basename(path), masks)
     print(f'two-stage: {refined}/{len(images)} images refined, {writer.rows} rows written to '

@@ -1,0 +1,58 @@
+"""Where the test pipeline moved the pixels, and how to move logits back."""
+from typing import List, Optional, Sequence
+
+import torch
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from mmseg_ext.utils.masks.geometry import rotation_matrix
+
+
+def padding_of(meta: dict) -> List[int]:
+    """(left, right, top, bottom) padding that the data preprocessor added."""
+    return list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
+
+
+def valid_pixel_mask(data_samples: Sequence[SegDataSample], size: Sequence[int],
+                     device: torch.device) -> Optional[Tensor]:
+    """(N, 1, H, W) mask that is False on padding, or None when nothing is padded."""
+    paddings = [padding_of(s.metainfo) for s in data_samples]
+    if not any(any(p) for p in paddings):
+        return None
+    height, width = size
+    valid = torch.zeros((len(paddings), 1, height, width), dtype=torch.bool, device=device)
+    for i, (left, right, top, bottom) in enumerate(paddings):
+        valid[i, :, top:height - bottom, left:width - right] = True
+    return valid
+
+
+def unrotate(logits: Tensor, angle: float) -> Tensor:
+    """Undo ``RotateView(angle)`` on (1, C, H, W) logits (bilinear, border values)."""
+    height, width = logits.shape[-2:]
+    forward = torch.eye(3, dtype=torch.float64)
+    forward[:2] = torch.from_numpy(rotation_matrix(height, width, angle))
+    # pixel -> normalised coordinates (align_corners=False)
+    to_norm = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1],
+                            [0, 0, 1]], dtype=torch.float64)
+    theta = (to_norm @ forward @ torch.linalg.inv(to_norm))[:2].float()
+    grid = torch.nn.functional.affine_grid(theta[None].to(logits.device), list(logits.shape),
+                                           align_corners=False)
+    return torch.nn.functional.grid_sample(logits, grid, mode='bilinear',
+                                           padding_mode='border', align_corners=False)
+
+
+def undo_test_transforms(logits: Tensor, meta: dict) -> Tensor:
+    """Undo on (1, C, H, W) logits what the test pipeline did to the image: the
+    preprocessor's padding, a ``RotateView`` rotation, ``RandomFlip``'s flip and
+    ``HandSideNormalize``'s."""
+    height, width = logits.shape[-2:]
+    left, right, top, bottom = padding_of(meta)
+    logits = logits[..., top:height - bottom, left:width - right]
+    if meta.get('rotate_angle'):
+        logits = unrotate(logits, meta['rotate_angle'])
+    if meta.get('flip', False):
+        direction = meta.get('flip_direction', 'horizontal')
+        logits = logits.flip(dims=(3, ) if direction == 'horizontal' else (2, ))
+    if meta.get('hand_flip', False):
+        logits = logits.flip(dims=(3, ))
+    return logits

@@ -1,0 +1,1 @@
+"""File formats, each with its writer and reader in one module."""

@@ -1,0 +1,35 @@
+"""The per-class thresholds JSON ``{class: threshold}`` (``tune_thresholds.py`` writes,
+``--thresholds`` reads)."""
+import json
+from typing import List, Mapping, Sequence
+
+from ..fileio.atomic_io import atomic_write_bytes
+
+
+def write_thresholds(path: str, thresholds: Mapping[str, float]) -> None:
+    """Write ``{class: threshold}`` atomically."""
+    content = {name: float(value) for name, value in thresholds.items()}
+    atomic_write_bytes(json.dumps(content, indent=2).encode(), path)
+
+
+def load_thresholds(path: str, class_names: Sequence[str], default: float = 0.5) -> List[float]:
+    """One threshold per class from a JSON ``{class: threshold}``; missing ones get ``default``.
+
+    Raises:
+        ValueError: Unreadable JSON, an unknown class, or a value outside (0, 1);
+            the message names the file.
+    """
+    try:
+        with open(path) as f:
+            values = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f'{path}: cannot read thresholds JSON ({err})') from err
+    if not isinstance(values, dict):
+        raise ValueError(f'{path}: expected an object {{"class": threshold}}')
+    unknown = sorted(set(values) - set(class_names))
+    if unknown:
+        raise ValueError(f'{path}: unknown class(es) {unknown}')
+    for name, value in values.items():
+        if not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise ValueError(f'{path}: threshold of {name!r} must be in (0, 1), got {value!r}')
+    return [float(values.get(name, default)) for name in class_names]

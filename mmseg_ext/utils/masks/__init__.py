@@ -1,0 +1,1 @@
+"""Mask representation: bit maps, rasterised polygons, boxes and rotations."""

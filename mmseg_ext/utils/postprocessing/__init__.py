@@ -1,0 +1,1 @@
+"""From probabilities to final masks: the mask rule, cleanup, dense CRF."""

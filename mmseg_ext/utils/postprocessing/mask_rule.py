@@ -1,0 +1,107 @@
+"""From probabilities to final masks: one description, one owner.
+
+A :class:`MaskRule` holds the per-class ``threshold``, the optional
+``cleanup`` and ``crf`` of a model's ``test_cfg``. The segmentors, the TTA
+model, the ensemble and two-stage tools and the threshold tuner all turn
+probabilities into masks through it.
+
+Thresholds come from, highest precedence first: an ensemble search result
+(``tools/ensemble.py --search-json``), a thresholds JSON (``--thresholds``),
+the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
+"""
+import difflib
+from typing import Mapping, Optional, Sequence, Union
+
+import torch
+
+from .mask_cleanup import clean_masks
+
+# Every test_cfg key the multi-label segmentors read; anything else is a typo.
+TEST_CFG_KEYS = ('mode', 'crop_size', 'stride', 'gaussian', 'window_batch', 'threshold',
+                 'cleanup', 'crf')
+Threshold = Union[float, Sequence[float]]
+
+
+def check_test_cfg(test_cfg: Optional[Mapping]) -> None:
+    """Raise on a ``test_cfg`` key no segmentor reads, naming the nearest known one."""
+    for key in (test_cfg or {}):
+        if key not in TEST_CFG_KEYS:
+            near = difflib.get_close_matches(key, TEST_CFG_KEYS, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ''
+            raise KeyError(f'test_cfg: unknown key {key!r}{hint} '
+                           f'(known: {", ".join(TEST_CFG_KEYS)})')
+
+
+class MaskRule:
+    """Per-class threshold, then optional dense CRF or cleanup: probabilities -> masks.
+
+    Args:
+        threshold (float | Sequence[float]): One threshold, or one per class.
+            A pixel is foreground where its probability is above it.
+        cleanup (dict, optional): Arguments of
+            :func:`mmseg_ext.utils.postprocessing.mask_cleanup.clean_masks`, applied to the
+            thresholded masks.
+        crf (bool): Refine with a dense CRF on the image instead of the
+            threshold (optional ``pydensecrf2``). Defaults to False.
+    """
+
+    def __init__(self, threshold: Threshold = 0.5, cleanup: Optional[dict] = None,
+                 crf: bool = False) -> None:
+        self.threshold = threshold
+        self.cleanup = dict(cleanup) if cleanup else None
+        self.crf = crf
+
+    @classmethod
+    def from_test_cfg(cls, test_cfg: Optional[Mapping]) -> 'MaskRule':
+        """The rule a model's ``test_cfg`` describes."""
+        test_cfg = test_cfg or {}
+        return cls(test_cfg.get('threshold', 0.5), test_cfg.get('cleanup'),
+                   bool(test_cfg.get('crf', False)))
+
+    def thresholds(self, num_classes: int, device=None) -> torch.Tensor:
+        """(C, 1, 1) float32 thresholds."""
+        values = torch.as_tensor(self.threshold, dtype=torch.float32, device=device).flatten()
+        if values.numel() == 1:
+            values = values.expand(num_classes)
+        if values.numel() != num_classes:
+            raise ValueError(f'threshold has {values.numel()} values for {num_classes} classes')
+        return values.reshape(-1, 1, 1)
+
+    def finish(self, masks: torch.Tensor) -> torch.Tensor:
+        """Apply ``cleanup`` to (C, H, W) masks thresholded elsewhere (e.g. in logit
+        space, or by vote)."""
+        return clean_masks(masks, **self.cleanup) if self.cleanup else masks
+
+    def __call__(self, probs: torch.Tensor, img_path: Optional[str] = None) -> torch.Tensor:
+        """(C, H, W) probabilities -> bool masks on the same device.
+
+        Args:
+            probs (Tensor): Probabilities at the image's original size.
+            img_path (str, optional): The X-ray file; read only for ``crf``.
+        """
+        if self.crf:
+            from .dense_crf import dense_crf_masks
+            from ..fileio.xray_io import read_xray
+            if img_path is None:
+                raise ValueError('MaskRule(crf=True) needs the image path')
+            masks = torch.from_numpy(dense_crf_masks(read_xray(img_path),
+                                                     probs.float().cpu().numpy()))
+            return self.finish(masks.to(probs.device))
+        return self.finish(probs > self.thresholds(probs.shape[0], probs.device))
+
+
+def mask_rule_for(test_cfg: Optional[Mapping], json_thresholds: Optional[Sequence[float]] = None,
+                  search_thresholds: Optional[Sequence[float]] = None,
+                  crf: Optional[bool] = None) -> MaskRule:
+    """The rule of a model's ``test_cfg``, with thresholds overridden in order of
+    precedence: ``search_thresholds`` (an ensemble search result), then
+    ``json_thresholds`` (:func:`load_thresholds` of ``--thresholds``), then
+    ``test_cfg.threshold``, then 0.5; ``crf`` overrides ``test_cfg.crf`` when given.
+    """
+    rule = MaskRule.from_test_cfg(test_cfg)
+    override = search_thresholds if search_thresholds is not None else json_thresholds
+    if override is not None:
+        rule.threshold = list(override)
+    if crf is not None:
+        rule.crf = crf
+    return rule

@@ -1,0 +1,1 @@
+"""The machine and the stack: torch support, devices, launchers."""
