@@ -1,4 +1,5 @@
 """Exported models as ensemble members: the submission equals PyTorch's, on ORT and OpenVINO."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from mmseg_ext.utils.formats.submission import check_submission, read_submission_masks
-from tests.conftest import REPO_ROOT, tool_env
+from tests.conftest import REPO_ROOT
 from tests.helpers import run_tool
 
 pytest.importorskip('onnxruntime')
@@ -120,7 +121,7 @@ def test_ensemble_tool_without_mmcv_mmengine_mmseg(exported_tiny, phantom_root, 
     out = str(tmp_path / 'no_mm.csv')
     proc = subprocess.run([sys.executable, '-c', _NO_MM, '--model', exported_tiny[0], '--tta',
                            '--image-root', image_root, '--submission', out],
-                          cwd=REPO_ROOT, env=tool_env(), capture_output=True, text=True,
+                          cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'loaded: []' in proc.stdout
@@ -136,6 +137,6 @@ def test_package_imports_without_deploy_packages():
             "import mmseg_ext, mmseg_ext.apis, mmseg_ext.deploy.onnx_member\n"
             "from mmseg_ext.deploy.onnx_member import ExportedMember\n"
             "print('ok')\n")
-    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=tool_env(),
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-3000:]

@@ -45,8 +45,9 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
     size = tuple(int(v) for v in size)
     logits = logits.float() if total is None else logits.to(total.device, torch.float32)
     num_classes = logits.shape[0]
-    if total is None:
-        total = logits.new_zeros((num_classes, ) + size)
+    fresh = total is None  # written, not added: no zero fill, no read of the sum
+    if fresh:
+        total = logits.new_empty((num_classes, ) + size)
     weights = torch.as_tensor(weight, dtype=torch.float32, device=logits.device)
     weights = weights.flatten().expand(num_classes).reshape(-1, 1, 1)
     if space == 'vote':
@@ -59,7 +60,10 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
             planes = planes.sigmoid_()
         elif space == 'vote':
             planes = (planes > logit_thresholds[group]).float()
-        total[group].addcmul_(planes, weights[group])
+        if fresh:
+            torch.mul(planes, weights[group], out=total[group])
+        else:
+            total[group].addcmul_(planes, weights[group])
     return total
 
 
