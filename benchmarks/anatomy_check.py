@@ -22,10 +22,10 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 from mmseg_ext.datasets.phantoms import render_hand  # noqa: E402
 from mmseg_ext.datasets.transforms.loading import rasterize_bitmask  # noqa: E402
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, mask_features  # noqa: E402
-from mmseg_ext.utils.masks.bitmask import unpack_bits  # noqa: E402
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.masks.geometry import bounding_box  # noqa: E402
 from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch  # noqa: E402
+from mmseg_ext.utils.masks.bitmask import unpack_bits  # noqa: E402
+from mmseg_ext.utils.masks.geometry import bounding_box  # noqa: E402
 
 FAULTS = ('drop', 'split', 'blob', 'swap', 'shrink', 'grow')
 

@@ -29,6 +29,7 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 from benchmarks.common import run_child  # noqa: E402
+
 CONFIG = osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py')
 
 

@@ -10,8 +10,8 @@ from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.formats.submission import check_submission
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from projects.wrist_roi.wrist_roi import carpal_box
 from tests.conftest import REPO_ROOT
 from tests.helpers import run_tool, tiny_config

@@ -20,12 +20,11 @@ from mmseg_ext.deploy.onnx_member import ExportedMember, parse_exported_member
 from mmseg_ext.deploy.runtime import BACKENDS
 from mmseg_ext.deploy.spec import DeployError
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.runtime.device_report import check_expected_device
+from mmseg_ext.utils.formats.search_result import read_search_result
+from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, image_paths_by_name
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 from mmseg_ext.utils.postprocessing.mask_rule import mask_rule_for
-from mmseg_ext.utils.formats.search_result import read_search_result
-from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_writable,
-                                                image_paths_by_name)
+from mmseg_ext.utils.runtime.device_report import check_expected_device
 
 
 def progress_bar(total: int):

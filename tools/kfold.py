@@ -6,13 +6,13 @@ the best validation metrics are read from each run's scalars.json. Writes
 ``kfold_report.csv`` (Dice per class per fold), ``kfold_report.png`` (bar
 chart) and ``best_checkpoints.txt`` (for tools/ensemble.py).
 """
-import os.path as osp
-import sys
 import argparse
 import csv
 import glob
 import json
+import os.path as osp
 import subprocess
+import sys
 
 import cv2
 

@@ -5,13 +5,13 @@
 writes OUT_JSON_ROOT/IDxxx/<image stem>.json beside the layout of IMAGE_ROOT,
 so the test images can join training (data_root with DCM/ + outputs_json/).
 """
-import os.path as osp
 import argparse
 import json
+import os.path as osp
 
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
-from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.formats.annotation_json import masks_to_annotations
 from mmseg_ext.utils.formats.submission import read_submission_masks
 

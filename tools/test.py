@@ -10,10 +10,10 @@ from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.submission import check_writable
+from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 from mmseg_ext.utils.runtime.device_report import check_expected_device
 from mmseg_ext.utils.runtime.launch import add_common_args, check_checkpoint_readable, load_config
-from mmseg_ext.utils.formats.thresholds_json import load_thresholds
-from mmseg_ext.utils.formats.submission import check_writable
 
 
 def parse_args() -> argparse.Namespace:

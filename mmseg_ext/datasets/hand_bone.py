@@ -14,6 +14,7 @@ from mmseg_ext.utils.fileio.file_scan import paths_by_name, scan_files
 from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.annotation_json import (count_polygons_past_border,
                                                      parse_annotation_file)
+
 from .folds import group_kfold_assignment
 
 

@@ -15,8 +15,8 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 
 # Finger rays, thumb first: (angle in degrees from vertical, base x, bone lengths
 # distal..metacarpal as fractions of the image, bone half-width).

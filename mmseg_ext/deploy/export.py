@@ -26,8 +26,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
+
 from .spec import DeployError, DeploySpec, spec_path, write_spec
 
 EXPORTERS = ('dynamo', 'torchscript')

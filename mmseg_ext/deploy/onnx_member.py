@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled
-from mmseg_ext.utils.fileio.xray_io import read_xray
+
 from .postprocess import undo_view
 from .preprocess import Prepared, prepare
 from .runtime import make_runner

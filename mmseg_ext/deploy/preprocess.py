@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
+
 from .spec import DeploySpec
 
 _CV2_INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,

@@ -78,7 +78,8 @@ class DeploySpec:
 
     @property
     def test_cfg(self) -> dict:
-        """The ``test_cfg`` keys :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads."""
+        """The ``test_cfg`` keys
+        :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads."""
         return dict(threshold=self.threshold, cleanup=self.cleanup, crf=self.crf)
 
 

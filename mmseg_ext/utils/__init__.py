@@ -1,5 +1,4 @@
-from .class_names import (CARPAL_CLASSES, HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES,
-                          hand_bone_palette)
+from .class_names import CARPAL_CLASSES, HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES, hand_bone_palette
 from .masks.bitmask import pack_bits, rasterize_bitmask, unpack_bits
 
 __all__ = [

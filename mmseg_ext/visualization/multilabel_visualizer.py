@@ -9,6 +9,7 @@ from mmseg.visualization import SegLocalVisualizer
 
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+
 from .panels import prediction_figure
 
 

@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from mmseg_ext.datasets import HandBoneDataset
-from mmseg_ext.utils.formats.annotation_json import AnnotationError
 from mmseg_ext.datasets.folds import group_kfold_assignment
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.annotation_json import AnnotationError
 
 
 def _dataset(root, **kwargs):

@@ -8,7 +8,6 @@ from mmengine.config import Config
 
 from tests.helpers import run_tool
 
-
 # tools/dist_*.sh run $PYTHON; one thread per process (equal threads: same CSV bytes)
 DIST_ENV = dict(PYTHON=sys.executable, OMP_NUM_THREADS='1')
 

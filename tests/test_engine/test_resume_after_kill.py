@@ -50,7 +50,7 @@ def test_sigkill_then_resume(phantom_root, tmp_path):
     config = str(tmp_path / 'cfg.py')
     cfg.dump(config)
     proc = subprocess.Popen([sys.executable, 'tools/train.py', config], cwd=REPO_ROOT,
-                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (work_dir / 'iter_3.pth').exists():
         assert proc.poll() is None and time.time() < deadline, 'training ended before iter 3'

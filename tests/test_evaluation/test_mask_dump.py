@@ -1,12 +1,10 @@
 """``tools/test.py --out``: one packed mask file per image, equal to the submission's masks."""
-import os
 import os.path as osp
 
 import numpy as np
-import pytest
 
-from mmseg_ext.utils.formats.mask_file import load_mask_file
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.mask_file import load_mask_file
 from mmseg_ext.utils.formats.submission import read_submission_masks
 from tests.helpers import run_tool
 

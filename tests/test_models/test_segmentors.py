@@ -4,9 +4,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
+from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmengine.structures import PixelData
 
 from mmseg_ext.utils.masks.bitmask import pack_bits
 from tests.helpers import DEMO_CONFIG, TINY_HRNET_EXTRA

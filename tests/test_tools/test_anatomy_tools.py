@@ -7,9 +7,9 @@ import os.path as osp
 import cv2
 
 from mmseg_ext.datasets import HandBoneDataset
-from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import SubmissionWriter
+from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
 from tests.helpers import run_tool
 
 

@@ -8,9 +8,9 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.utils.formats.mask_file import load_mask_file
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, hand_bone_palette
 from mmseg_ext.utils.fileio.xray_io import read_xray
+from mmseg_ext.utils.formats.mask_file import load_mask_file
 from mmseg_ext.visualization import MultiLabelSegVisualizer, prediction_figure
 from tests.helpers import run_tool
 

@@ -2,9 +2,9 @@
 
 ``python tools/analysis_tools/browse_dataset.py CONFIG --output-dir DIR [--num N]``
 """
-import os.path as osp
 import argparse
 import os
+import os.path as osp
 
 import cv2
 import numpy as np

@@ -7,19 +7,19 @@ row per finding, images without findings get one row with score 0), and for
 the ``--gallery`` worst flagged images D/gallery/<rank>_<image>.png (the
 prediction with the flagged bones outlined and named) and D/index.html.
 """
-import os.path as osp
 import argparse
 import csv
 import html
 import os
+import os.path as osp
 
 import cv2
 
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
-from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.class_names import hand_bone_palette
-from mmseg_ext.utils.formats.submission import read_submission_masks
+from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.fileio.xray_io import read_xray
+from mmseg_ext.utils.formats.submission import read_submission_masks
 from mmseg_ext.visualization import prediction_figure
 
 

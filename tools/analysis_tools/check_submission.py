@@ -2,17 +2,17 @@
 
 ``python tools/analysis_tools/check_submission.py CSV IMAGE_ROOT [--overlay-dir D]``
 """
-import os.path as osp
-import sys
 import argparse
 import os
+import os.path as osp
+import sys
 
 import cv2
 
 from mmseg_ext.utils.class_names import hand_bone_palette
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.formats.submission import (SubmissionError, check_submission,
                                                 read_submission_masks)
-from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.visualization import overlay_masks
 
 

@@ -3,18 +3,18 @@
 ``python tools/analysis_tools/gpu_check_report.py TRAIN_WORK_DIR SUBMISSION_CSV IMAGE_ROOT
 [--fullsize-work-dir W48_WORK_DIR]``
 """
-import os.path as osp
-import sys
 import argparse
 import glob
 import json
+import os.path as osp
+import sys
 
 import numpy as np
 import torch
 
+from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch
 from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_images
-from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 
 
 def training_speed(work_dir: str) -> dict:

@@ -20,9 +20,9 @@ from mmseg.registry import DATASETS
 
 from mmseg_ext.apis import EnsembleMember, parse_member
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
-from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.search_result import write_search_result
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 
 
 def weight_grid(num_models: int, step: float) -> list:

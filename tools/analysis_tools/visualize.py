@@ -6,10 +6,10 @@ positives red, false negatives blue) when labels exist, and a class legend with 
 image's per-class Dice; with ``--priors``, anatomical findings outlined on the
 prediction) and ``dice.csv`` (Dice per image and class).
 """
-import os.path as osp
 import argparse
 import csv
 import os
+import os.path as osp
 
 import cv2
 import numpy as np
@@ -19,8 +19,8 @@ from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks
-from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.fileio.xray_io import read_xray
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.visualization import masks_figure
 
 

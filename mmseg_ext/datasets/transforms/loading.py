@@ -6,11 +6,11 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from mmseg_ext.utils.masks.bitmask import rasterize_bitmask
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES, NUM_HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.xray_io import decode_xray
 from mmseg_ext.utils.formats.annotation_json import (count_polygons_past_border,
                                                      parse_annotation_file)
+from mmseg_ext.utils.masks.bitmask import rasterize_bitmask
 
 
 @TRANSFORMS.register_module()

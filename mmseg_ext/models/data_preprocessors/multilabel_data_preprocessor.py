@@ -5,8 +5,8 @@ from mmengine.structures import PixelData
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 
-from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES
+from mmseg_ext.utils.masks.bitmask import unpack_bits
 
 
 @MODELS.register_module()

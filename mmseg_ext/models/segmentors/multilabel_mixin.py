@@ -75,7 +75,8 @@ class MultiLabelSegmentorMixin:
                           weight: Union[float, Tensor] = 1.0, space: str = 'prob') -> Tensor:
         """Add one image's (C, h, w) test-size logits, test transforms undone and
         upsampled to its original size, into ``total``
-        (:func:`~mmseg_ext.utils.postprocessing.original_size.add_upsampled`; 'vote' uses the rule's thresholds)."""
+        (:func:`~mmseg_ext.utils.postprocessing.original_size.add_upsampled`; 'vote' uses
+        the rule's thresholds)."""
         logits = undo_test_transforms(logits[None].float(), meta)[0]
         thresholds = self.mask_rule.thresholds(logits.shape[0], logits.device) \
             if space == 'vote' else None
@@ -118,7 +119,8 @@ class MultiLabelSegmentorMixin:
         """(C, H, W) bool masks of one image's (C, h, w) test-size logits.
 
         A CRF needs the probabilities; otherwise the masks are thresholded in
-        logit space on boxes (:func:`~mmseg_ext.utils.postprocessing.original_size.upsample_and_threshold`),
+        logit space on boxes
+        (:func:`~mmseg_ext.utils.postprocessing.original_size.upsample_and_threshold`),
         never building the full-size float tensor.
         """
         if rule.crf:

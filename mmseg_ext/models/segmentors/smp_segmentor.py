@@ -4,6 +4,7 @@ from typing import Optional, Union
 from mmseg.registry import MODELS
 
 from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES
+
 from .multilabel_encoder_decoder import MultiLabelEncoderDecoder
 
 

@@ -13,11 +13,11 @@ from typing import Container, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from ..fileio.atomic_io import atomic_open
 from ..class_names import HAND_BONE_CLASSES
+from ..fileio.atomic_io import atomic_open
 from ..fileio.file_scan import IMAGE_SUFFIXES, list_images, paths_by_name
-from .rle import rle_decode, rle_encode_batch
 from ..fileio.xray_io import read_xray_shape
+from .rle import rle_decode, rle_encode_batch
 
 CSV_HEADER = ('image_name', 'class', 'rle')
 # Longer than any RLE of an image up to 2**31 characters; a C long on every platform.

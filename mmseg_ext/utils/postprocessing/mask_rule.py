@@ -80,8 +80,8 @@ class MaskRule:
             img_path (str, optional): The X-ray file; read only for ``crf``.
         """
         if self.crf:
-            from .dense_crf import dense_crf_masks
             from ..fileio.xray_io import read_xray
+            from .dense_crf import dense_crf_masks
             if img_path is None:
                 raise ValueError('MaskRule(crf=True) needs the image path')
             masks = torch.from_numpy(dense_crf_masks(read_xray(img_path),

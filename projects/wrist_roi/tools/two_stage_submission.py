@@ -12,12 +12,10 @@ import torch
 
 from mmseg_ext.apis import EnsembleMember, parse_member
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, image_paths_by_name
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_writable,
-                                        image_paths_by_name)
 from projects.wrist_roi.wrist_roi import carpal_box
 from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START
-
 
 # Stage 2 reads the image and crops the box that stage 1's carpals give (roi_box).
 STAGE2_PIPELINE = [dict(type='LoadXRayImage'), dict(type='CropCarpalROI'),

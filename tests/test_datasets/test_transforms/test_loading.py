@@ -3,10 +3,10 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_ext.utils.formats.annotation_json import AnnotationError
 from mmseg_ext.datasets.phantoms import encode_dicom, render_hand
 from mmseg_ext.datasets.transforms import LoadHandBoneAnnotations, LoadXRayImage
 from mmseg_ext.utils.fileio.xray_io import ImageDecodeError
+from mmseg_ext.utils.formats.annotation_json import AnnotationError
 
 
 @pytest.fixture(scope='module')

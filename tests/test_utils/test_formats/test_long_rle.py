@@ -19,7 +19,7 @@ from mmseg_ext.engine.hooks.submission_hook import SubmissionHook
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.rle import rle_decode
 from mmseg_ext.utils.formats.submission import (SubmissionWriter, check_submission, read_csv_rows,
-                                        read_submission_images)
+                                                read_submission_images)
 from tests.helpers import run_tool
 
 SIZE = 2048

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mmseg_ext.utils.masks.bitmask import pack_bits, unpack_bits
 from mmseg_ext.utils.formats.rle import rle_decode, rle_encode, rle_encode_batch
+from mmseg_ext.utils.masks.bitmask import pack_bits, unpack_bits
 
 
 def reference_rle(mask: np.ndarray) -> str:

@@ -5,7 +5,8 @@ import pytest
 
 from mmseg_ext.utils.runtime import device_report
 from mmseg_ext.utils.runtime.device_report import (arch_supported, check_amp_dtype,
-                                           check_expected_device, describe_device, gpu_problems)
+                                                   check_expected_device, describe_device,
+                                                   gpu_problems)
 from mmseg_ext.utils.runtime.torch_support import (MIN_TORCH, REMEDY, DeviceError,
                                                    check_torch_version, torch_version_tuple)
 
