@@ -31,7 +31,7 @@ class MultiLabelEncoderDecoder(MultiLabelSegmentorMixin, EncoderDecoder):
     heads' ``loss_decode`` (e.g. ``MultiLabelBCELoss`` + ``MultiLabelDiceLoss``)
     take (N, 29, H, W) targets from ``MultiLabelSegDataPreProcessor``.
     ``test_cfg``: ``mode`` ('whole' or 'slide' with ``crop_size``/``stride``),
-    ``threshold`` (float or per class), ``output_probs``.
+    ``threshold`` (float or per class), ``cleanup``, ``crf``.
 
     Args:
         **kwargs: As for :class:`mmseg.models.EncoderDecoder`.

@@ -23,7 +23,7 @@ class SMPSegmentor(MultiLabelEncoderDecoder):
         align_corners (bool): For resizing logits. Defaults to False.
         train_cfg (dict, optional): Training config.
         test_cfg (dict, optional): Test config (mode, crop_size, stride,
-            threshold, output_probs, cleanup).
+            threshold, cleanup, crf).
         data_preprocessor (dict, optional): Usually
             ``MultiLabelSegDataPreProcessor`` with ``size_divisor=32``.
         init_cfg (dict, optional): mmengine initialisation config.
