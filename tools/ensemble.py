@@ -36,11 +36,12 @@ def progress_bar(total: int):
     return ProgressBar(total)
 
 
-def build_member(spec: str, exported, args):
-    """An :class:`ExportedMember` for ``model.onnx[:W]``, else an :class:`EnsembleMember`."""
+def build_member(exported, checkpoint_spec, args):
+    """An :class:`ExportedMember` for a parsed ``model.onnx[:W]``, else an
+    :class:`EnsembleMember` for a parsed ``CONFIG:CKPT[:W]``."""
     if exported is not None:
         return ExportedMember(*exported, args.backend, args.tta, args.threads)
-    config, checkpoint, weight = parse_member(spec)
+    config, checkpoint, weight = checkpoint_spec
     return EnsembleMember(config, checkpoint, float(weight), args.device)
 
 
@@ -74,14 +75,15 @@ def main() -> None:
     search = read_search_result(args.search_json, classes, len(args.model)) \
         if args.search_json else None
     exported = [parse_exported_member(spec) for spec in args.model]
-    specs = [parse_member(spec) for spec, e in zip(args.model, exported) if e is None]
+    parsed = [None if e else parse_member(spec) for spec, e in zip(args.model, exported)]
+    specs = [p for p in parsed if p is not None]
     if args.tta and specs:
         parser.error('--tta flips exported members only; for CONFIG:CKPT use tools/test.py --tta')
     if specs and args.device != 'cpu':  # --device cpu runs GPU configs on the CPU on purpose
         from mmengine.config import Config  # exported members alone need no mmengine
         expected = {Config.fromfile(config).get('expected_device', 'cpu') for config, *_ in specs}
         check_expected_device('cuda' if 'cuda' in expected or args.device else 'cpu')
-    members = [build_member(spec, e, args) for spec, e in zip(args.model, exported)]
+    members = [build_member(e, p, args) for e, p in zip(exported, parsed)]
     # The first member's test_cfg (threshold, cleanup), overridden by --thresholds, then by
     # --search-json's thresholds.
     rule = mask_rule_for(members[0].test_cfg, json_thresholds,

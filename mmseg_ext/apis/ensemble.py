@@ -78,9 +78,10 @@ def ensemble_probs(members: Sequence, img_path: str,
             class (e.g. from tools/analysis_tools/search_ensemble.py); by
             default each member's scalar ``weight``.
 
-    Every member adds its probabilities into one float32 running sum, class
-    by class, so memory is that sum plus one full-size plane, whatever the
-    number of members (and of images); nothing is copied to the host.
+    Every member adds its probabilities into one float32 running sum, a few
+    classes at a time, so memory is that sum plus ``CLASSES_PER_STEP``
+    full-size planes, whatever the number of members (and of images); nothing
+    is copied to the host.
     """
     total, weight_sum = None, 0.0
     for k, member in enumerate(members):

@@ -15,8 +15,8 @@ from torch import Tensor
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled
+from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
 
-from .postprocess import undo_view
 from .preprocess import Prepared, prepare
 from .runtime import make_runner
 from .spec import DeployError, read_spec, spec_path
@@ -97,6 +97,16 @@ class ExportedMember:
             return [(out[0], False), (out[1], True)]
         return [(self.runner(inputs)[0], False), (self.runner(mirror)[0], True)]
 
+    @staticmethod
+    def _undo(logits: np.ndarray, prepared: Prepared, flip: bool) -> Tensor:
+        """(C, Hp, Wp) logits of one view -> (C, h, w) of the image: the bottom/right
+        padding removed, the view's flip and the hand-side flip undone."""
+        height, width = logits.shape[-2:]
+        meta = dict(img_padding_size=[0, width - prepared.resized[1], 0,
+                                      height - prepared.resized[0]],
+                    flip=flip, hand_flip=prepared.hand_flip)
+        return undo_test_transforms(torch.from_numpy(logits)[None].float(), meta)[0]
+
     @torch.no_grad()
     def add_probs(self, img_path: str, total: Optional[Tensor] = None,
                   weight: Union[float, Tensor, None] = None, **fields) -> Tensor:
@@ -128,7 +138,6 @@ class ExportedMember:
         view_weight = weight / len(views) if not torch.is_tensor(weight) \
             else weight.float() / len(views)
         for logits, flip in views:
-            planes = undo_view(logits, prepared.resized, flip != prepared.hand_flip)
-            total = add_upsampled(total, planes, prepared.ori_shape, view_weight,
-                                  self.spec.align_corners)
+            total = add_upsampled(total, self._undo(logits, prepared, flip), prepared.ori_shape,
+                                  view_weight, self.spec.align_corners)
         return total

@@ -17,7 +17,7 @@ class MaskDump(BaseMetric):
     122 MB an image) until the end and gathers them on rank 0; this writes
     each image's masks as a compressed int32 bit map when it arrives (each
     rank its own images, atomically) and keeps only the file name.
-    :func:`mmseg_ext.utils.masks.bitmask.load_mask_file` reads a file back.
+    :func:`mmseg_ext.utils.formats.mask_file.load_mask_file` reads a file back.
 
     Args:
         out_dir (str): Folder of the mask files (created).

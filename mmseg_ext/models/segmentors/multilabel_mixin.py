@@ -8,9 +8,10 @@ from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from mmseg_ext.models.utils import gaussian_slide, undo_test_transforms, valid_pixel_mask
+from mmseg_ext.models.utils import gaussian_slide
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, check_test_cfg
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled, upsample_and_threshold
+from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms, valid_pixel_mask
 
 
 class MultiLabelSegmentorMixin:

@@ -16,10 +16,10 @@ class MultiLabelTTAModel(SegTTAModel):
 
     mmseg's ``SegTTAModel`` softmaxes across channels (wrong for bones that
     overlap) and keeps every view's prediction until the merge. Here each
-    view's logits are flipped/rotated back and added, class by class at the
-    original size, into one running sum per image on the model's device
+    view's logits are flipped/rotated back and added, a few classes at a time
+    at the original size, into one running sum per image on the model's device
     (:meth:`MultiLabelSegmentorMixin.add_original_size`), so memory is that
-    sum plus one plane whatever the number of views. Views may also be
+    sum plus ``CLASSES_PER_STEP`` planes whatever the number of views. Views may also be
     photometric (e.g. mmseg's ``AdjustGamma`` or ``CLAHE`` in the
     ``tta_pipeline``). The segmentor's mask rule (``test_cfg`` threshold,
     cleanup, CRF) runs once per image, on the merge.

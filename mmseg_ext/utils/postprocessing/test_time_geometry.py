@@ -1,11 +1,11 @@
-"""Where the test pipeline moved the pixels, and how to move logits back."""
+"""Where the test pipeline moved the pixels, and how to move logits back (torch only: the
+PyTorch segmentors and the exported models of :mod:`mmseg_ext.deploy` share it)."""
 from typing import List, Optional, Sequence
 
 import torch
-from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from mmseg_ext.utils.masks.geometry import rotation_matrix
+from ..masks.geometry import rotation_matrix
 
 
 def padding_of(meta: dict) -> List[int]:
@@ -13,9 +13,10 @@ def padding_of(meta: dict) -> List[int]:
     return list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
 
 
-def valid_pixel_mask(data_samples: Sequence[SegDataSample], size: Sequence[int],
+def valid_pixel_mask(data_samples: Sequence, size: Sequence[int],
                      device: torch.device) -> Optional[Tensor]:
-    """(N, 1, H, W) mask that is False on padding, or None when nothing is padded."""
+    """(N, 1, H, W) mask that is False on padding, or None when nothing is padded
+    (``data_samples``: mmseg ``SegDataSample`` s, read through their ``metainfo``)."""
     paddings = [padding_of(s.metainfo) for s in data_samples]
     if not any(any(p) for p in paddings):
         return None
