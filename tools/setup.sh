@@ -20,7 +20,8 @@
 #                     CUDA). By default the GPUs are hidden from the build: CPU ops only,
 #                     which is all mmseg_ext, HRNet and SMP use.
 # For tests: MMSEG_EXT_SETUP_UNTIL=mmcv-metadata stops after mmcv's metadata step,
-# MMSEG_EXT_SETUP_PRINT_BUILD_DECISION=1 after printing mmcv's CUDA build decision.
+# MMSEG_EXT_SETUP_PRINT_BUILD_DECISION=1 after printing mmcv's CUDA build decision,
+# MMSEG_EXT_SETUP_NEED_GB=N replaces the free space asked for (12 GB with torch, 3 GB without).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,7 +55,30 @@ PIP=("$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS")
 # 1. torch: the user's choice, else the one already there, else the pinned build.
 have_torch() { "$PY" -c "import torch, torchvision" 2>/dev/null; }
 TORCH_CHOICE="${MMSEG_EXT_TORCH:-}"
-if [ "$TORCH_CHOICE" = keep ] || { [ -z "$TORCH_CHOICE" ] && have_torch; }; then
+INSTALL_TORCH=1
+if [ "$TORCH_CHOICE" = keep ] || { [ -z "$TORCH_CHOICE" ] && have_torch; }; then INSTALL_TORCH=0; fi
+# Free space, decided before the long work. Measured on a fresh machine: installing the pinned
+# torch (with its CUDA libraries) peaks at 8.7 GB and leaves 6.5 GB in .venv; mmcv's build, the
+# mm packages and the deploy runtimes take under 2 GB more (build files under TMPDIR).
+NEED_GB=$(( INSTALL_TORCH ? 12 : 3 ))
+NEED_GB="${MMSEG_EXT_SETUP_NEED_GB:-$NEED_GB}"  # for tests: a stand-in requirement
+check_free_space() {  # DIR GB WHAT
+  local avail
+  avail=$(df -Pk "$1" | awk 'NR == 2 { print int($4 / 1048576) }')
+  if [ "$avail" -lt "$2" ]; then
+    echo "setup: $1 has $avail GB free; $3 needs about $2 GB there. Free space, or put the" \
+      "checkout (and TMPDIR) on a larger disk, then run tools/setup.sh again." >&2
+    exit 2
+  fi
+}
+if [ "$INSTALL_TORCH" = 1 ]; then WHAT="installing torch (with its CUDA libraries) and the rest"
+else WHAT="building mmcv and installing the rest"; fi
+TMP_DIR="${TMPDIR:-/tmp}"
+fs_of() { df -P "$1" | awk 'NR == 2 { print $1 }'; }
+check_free_space "$VENV" "$NEED_GB" "$WHAT"
+[ "$(fs_of "$TMP_DIR")" = "$(fs_of "$VENV")" ] \
+  || check_free_space "$TMP_DIR" 2 "pip's unpacking and mmcv's build (TMPDIR)"
+if [ "$INSTALL_TORCH" = 0 ]; then
   have_torch || { echo "MMSEG_EXT_TORCH=keep, but $PY has no torch/torchvision" >&2; exit 2; }
   log "keeping the installed torch"
 else

@@ -7,6 +7,7 @@ runtime does) shows that setup.sh's build environment hides it by default
 and keeps it only with MMSEG_EXT_MMCV_CUDA=1.
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -65,7 +66,6 @@ def test_cuda_ops_only_on_opt_in(gpu_machine):
 
 def _fresh_checkout(tmp_path):
     """The files setup.sh needs up to mmcv's build, in a folder with no .venv."""
-    import shutil
     root = tmp_path / 'checkout'
     for rel in ('tools/setup.sh', 'mmseg_ext/utils/runtime/torch_support.py'):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -74,15 +74,27 @@ def _fresh_checkout(tmp_path):
     return root
 
 
-def test_fresh_machine_reaches_the_mmcv_build(tmp_path):
-    """No .venv, an empty home (no wheel cache): torch's install must not lift setuptools
-    past 80 (it asks for >= 77.0.3), or mmcv's setup.py fails on ``import pkg_resources``."""
+@pytest.fixture
+def fresh_machine(tmp_path):
+    """A checkout with no .venv and an empty home (no wheel cache); its ~6.5 GB venv is removed
+    afterwards, so that repeated runs (pytest keeps three base temp folders) do not fill the
+    disk."""
     root = _fresh_checkout(tmp_path)
     home = tmp_path / 'home'
     home.mkdir()
     env = {k: v for k, v in os.environ.items()
            if k not in ('PYTHONPATH', 'VIRTUAL_ENV', 'MMSEG_EXT_CACHE', 'MMSEG_EXT_TORCH')}
-    env.update(HOME=str(home), MMSEG_EXT_SETUP_UNTIL='mmcv-metadata')
+    env.update(HOME=str(home))
+    yield root, home, env
+    shutil.rmtree(root)
+    shutil.rmtree(home)
+
+
+def test_fresh_machine_reaches_the_mmcv_build(fresh_machine):
+    """torch's install must not lift setuptools past 80 (it asks for >= 77.0.3), or mmcv's
+    setup.py fails on ``import pkg_resources``."""
+    root, home, env = fresh_machine
+    env.update(MMSEG_EXT_SETUP_UNTIL='mmcv-metadata')
     proc = subprocess.run(['bash', 'tools/setup.sh'], cwd=root, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -111,3 +123,23 @@ def test_setup_refuses_a_torch_older_than_supported(tmp_path, gpu_machine):
     assert proc.returncode != 0
     assert 'torch 2.5.1 is older than mmseg_ext supports (2.6' in proc.stderr
     assert 'MMSEG_EXT_TORCH="torch==2.6.0' in proc.stderr
+
+
+@pytest.mark.parametrize('keep_torch', [False, True])
+def test_setup_stops_before_installing_without_the_free_space(fresh_machine, keep_torch):
+    """Too little free space is named before torch is installed (here a stand-in requirement of
+    10**6 GB), instead of pip's ``No space left on device`` minutes into the install."""
+    root, _, env = fresh_machine
+    env.update(MMSEG_EXT_SETUP_NEED_GB=str(10**6), MMSEG_EXT_SETUP_UNTIL='mmcv-metadata')
+    if keep_torch:
+        env['MMSEG_EXT_TORCH'] = 'keep'
+    proc = subprocess.run(['bash', 'tools/setup.sh'], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    what = ('building mmcv and installing the rest' if keep_torch
+            else 'installing torch (with its CUDA libraries) and the rest')
+    assert f'setup: {root}/.venv has ' in proc.stderr
+    assert f'GB free; {what} needs about 1000000 GB there.' in proc.stderr
+    assert 'Free space, or put the checkout (and TMPDIR) on a larger disk' in proc.stderr
+    assert 'installing torch==' not in proc.stdout
+    assert not list((root / '.venv').glob('lib/python*/site-packages/torch'))
