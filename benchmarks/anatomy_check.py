@@ -17,15 +17,15 @@ import time
 import cv2
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from mmseg_ext.datasets.phantoms import render_hand
+from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
+from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, mask_features
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch
+from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.masks.geometry import bounding_box
 
-from mmseg_ext.datasets.phantoms import render_hand  # noqa: E402
-from mmseg_ext.datasets.transforms.loading import rasterize_bitmask  # noqa: E402
-from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, mask_features  # noqa: E402
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch  # noqa: E402
-from mmseg_ext.utils.masks.bitmask import unpack_bits  # noqa: E402
-from mmseg_ext.utils.masks.geometry import bounding_box  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 FAULTS = ('drop', 'split', 'blob', 'swap', 'shrink', 'grow')
 

@@ -21,7 +21,7 @@ import tempfile
 import cv2
 import numpy as np
 
-from benchmarks.common import compare  # noqa: E402
+from benchmarks.common import compare
 
 
 def seed_sample(img_path: str, json_path: str, classes, size: int):

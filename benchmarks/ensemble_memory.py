@@ -8,7 +8,6 @@ them); images are 1024² phantoms.
 """
 import argparse
 import os.path as osp
-import resource
 import subprocess
 import sys
 import tempfile

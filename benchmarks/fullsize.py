@@ -17,9 +17,9 @@ import resource
 import tempfile
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from benchmarks.common import run_child
 
-from benchmarks.common import run_child  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 DEFAULT_CONFIGS = ['configs/hrnet/hrnet_w18_hand.py', 'configs/hrnet/hrnet_w48_hand.py',
                    'configs/smp/deeplabv3plus_r50_hand.py']

@@ -15,10 +15,10 @@ import json
 import os.path as osp
 import tempfile
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from benchmarks.common import run_child
+from benchmarks.fullsize_memory import current_rss_mb, peak_during
 
-from benchmarks.common import run_child  # noqa: E402
-from benchmarks.fullsize_memory import current_rss_mb, peak_during  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 CONFIG = osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py')
 

@@ -13,13 +13,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import compare  # noqa: E402
-from mmseg_ext.datasets.phantoms import render_hand  # noqa: E402
-from mmseg_ext.datasets.transforms.loading import rasterize_bitmask  # noqa: E402
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES  # noqa: E402
-from mmseg_ext.utils.formats.rle import rle_encode_batch  # noqa: E402
-from mmseg_ext.utils.masks.bitmask import unpack_bits  # noqa: E402
-from mmseg_ext.utils.postprocessing.original_size import upsample_and_threshold  # noqa: E402
+from benchmarks.common import compare
+from mmseg_ext.datasets.phantoms import render_hand
+from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.rle import rle_encode_batch
+from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.postprocessing.original_size import upsample_and_threshold
 
 
 def reference_rle(mask: np.ndarray) -> str:

@@ -84,7 +84,9 @@ class RandomNoiseBlur(BaseTransform):
         if sigma > 0:
             img = cv2.GaussianBlur(img, (0, 0), sigma).reshape(img.shape)
         if std > 0:
-            noisy = img.astype(np.float32) + np.random.normal(0, std, img.shape[:2] + (1, ))
+            # one noise field for all channels (a grey X-ray repeated), or none for (H, W)
+            noise_shape = img.shape[:2] + (1, ) * (img.ndim - 2)
+            noisy = img.astype(np.float32) + np.random.normal(0, std, noise_shape)
             img = np.clip(np.rint(noisy), 0, 255).astype(results['img'].dtype)
         results['img'] = img
         return results

@@ -101,6 +101,17 @@ def test_noise_and_blur_keep_shape_and_dtype(channels, dtype):
     assert out.min() >= 0 and out.max() <= 255
 
 
+def test_a_two_dimensional_image_gets_the_same_noise_and_blur_as_one_channel():
+    """An (H, W) image (a grey loader without a channel axis) keeps its shape, and gets
+    exactly what its (H, W, 1) form gets under the same seed."""
+    transform = _transform(noise_prob=1.0, blur_prob=1.0)
+    edge2d = _edge(1)[..., 0]
+    out2d = _apply(transform, edge2d, seed=3)
+    out3d = _apply(transform, _edge(1), seed=3)
+    assert np.array_equal(out2d, out3d[..., 0])
+    assert not np.array_equal(out2d, edge2d)
+
+
 def test_seeded_runs_repeat_and_seeds_differ():
     transform = _transform(noise_prob=1.0, blur_prob=1.0)
     first, again = _apply(transform, _edge(), seed=7), _apply(transform, _edge(), seed=7)
