@@ -61,8 +61,6 @@ if [ "$TORCH_CHOICE" = keep ] || { [ -z "$TORCH_CHOICE" ] && have_torch; }; then
 # mm packages and the deploy runtimes take under 2 GB more (build files under TMPDIR).
 # The test suite needs 9 GB more: one test installs torch into a fresh venv (the whole fresh
 # `setup.sh test` peaked at 16.7 GB).
-NEED_GB=$(( INSTALL_TORCH ? 12 : 3 ))
-[ "${1:-}" = test ] && NEED_GB=$(( NEED_GB + 9 ))
 check_free_space() {  # DIR GB WHAT
   local avail
   avail=$(df -Pk "$1" | awk 'NR == 2 { print int($4 / 1048576) }')
@@ -72,9 +70,12 @@ check_free_space() {  # DIR GB WHAT
     exit 2
   fi
 }
-if [ "$INSTALL_TORCH" = 1 ]; then WHAT="installing torch (with its CUDA libraries) and the rest"
-else WHAT="building mmcv and installing the rest"; fi
-[ "${1:-}" = test ] && WHAT="$WHAT, then the test suite,"
+if [ "$INSTALL_TORCH" = 1 ]; then
+  NEED_GB=12 WHAT="installing torch (with its CUDA libraries) and the rest"
+else
+  NEED_GB=3 WHAT="building mmcv and installing the rest"
+fi
+if [ "${1:-}" = test ]; then NEED_GB=$(( NEED_GB + 9 )) WHAT="$WHAT, then the test suite,"; fi
 TMP_DIR="${TMPDIR:-/tmp}"
 fs_of() { df -P "$1" | awk 'NR == 2 { print $1 }'; }
 check_free_space "$VENV" "$NEED_GB" "$WHAT"
