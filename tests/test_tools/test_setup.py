@@ -1,4 +1,5 @@
-"""tools/setup.sh: mmcv's build decision on a machine where torch sees a GPU.
+"""tools/setup.sh: what it decides before the long work (mmcv's build on a machine where
+torch sees a GPU, a too old torch, too little free space) and the fresh path up to mmcv's build.
 
 mmcv 2.1.0's setup.py builds the CUDA extension whenever
 ``torch.cuda.is_available()``, whatever FORCE_CUDA says. A stand-in torch
@@ -14,6 +15,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import run_tool
 
 FAKE_TORCH = '''import os
 __version__ = '2.14.1'
@@ -30,6 +32,12 @@ class cuda:
 '''
 
 
+def _setup(*args, env, cwd=REPO_ROOT, timeout=600):
+    """``bash tools/setup.sh ARGS`` in ``cwd`` (the checkout, or a fresh copy of it)."""
+    return run_tool('tools/setup.sh', *args, env=env, interpreter='bash', cwd=cwd, check=False,
+                    timeout=timeout)
+
+
 @pytest.fixture
 def gpu_machine(tmp_path):
     """PYTHONPATH with a torch that reports a visible GPU."""
@@ -44,8 +52,7 @@ def gpu_machine(tmp_path):
 
 
 def _decision(env) -> str:
-    proc = subprocess.run(['bash', 'tools/setup.sh'], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = _setup(env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return [ln for ln in proc.stdout.splitlines() if ln.startswith('mmcv CUDA extension')][-1]
 
@@ -95,8 +102,7 @@ def test_fresh_machine_reaches_the_mmcv_build(fresh_machine):
     setup.py fails on ``import pkg_resources``."""
     root, home, env = fresh_machine
     env.update(MMSEG_EXT_SETUP_UNTIL='mmcv-metadata')
-    proc = subprocess.run(['bash', 'tools/setup.sh'], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = _setup(env=env, cwd=root, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'installing torch==' in proc.stdout  # the fresh path: torch installed into .venv
     assert 'mmcv 2.1.0 metadata generated' in proc.stdout
@@ -116,10 +122,7 @@ def test_setup_refuses_a_torch_older_than_supported(tmp_path, gpu_machine):
         source = f.read().replace("'2.14.1'", "'2.5.1'")
     with open(torch_init, 'w') as f:
         f.write(source)
-    proc = subprocess.run(
-        ['bash', 'tools/setup.sh'], cwd=REPO_ROOT,
-        env=dict(gpu_machine, MMSEG_EXT_TORCH='keep'), capture_output=True, text=True,
-        timeout=600)
+    proc = _setup(env=dict(gpu_machine, MMSEG_EXT_TORCH='keep'))
     assert proc.returncode != 0
     assert 'torch 2.5.1 is older than mmseg_ext supports (2.6' in proc.stderr
     assert 'MMSEG_EXT_TORCH="torch==2.6.0' in proc.stderr
@@ -154,8 +157,7 @@ def test_setup_stops_before_installing_without_the_free_space(fresh_machine, kee
                PATH=_df_reporting(root.parent, free_gb) + os.pathsep + env['PATH'])
     if keep_torch:
         env['MMSEG_EXT_TORCH'] = 'keep'
-    proc = subprocess.run(['bash', 'tools/setup.sh', *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = _setup(*args, env=env, cwd=root, timeout=300)
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (f'setup: {root}/.venv has {free_gb} GB free; {what} needs about {need_gb} GB there. '
             'Free space, or put the checkout (and TMPDIR) on a larger disk') in proc.stderr
@@ -170,7 +172,6 @@ def test_setup_goes_on_with_just_enough_free_space(fresh_machine, args, free_gb)
     root, _, env = fresh_machine
     env.update(MMSEG_EXT_TORCH='keep',
                PATH=_df_reporting(root.parent, free_gb) + os.pathsep + env['PATH'])
-    proc = subprocess.run(['bash', 'tools/setup.sh', *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = _setup(*args, env=env, cwd=root, timeout=300)
     assert 'needs about' not in proc.stderr
     assert proc.returncode == 2 and 'MMSEG_EXT_TORCH=keep, but' in proc.stderr, proc.stderr
