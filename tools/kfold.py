@@ -1,76 +1,272 @@
-"""Train every fold of a config and report per-fold and mean Dice.
+"""Train the folds of a config (resumable, side by side on several GPUs) and report Dice.
 
-``python tools/kfold.py CONFIG --folds 5 [--work-dir work_dirs/kfold] [--cfg-options ...]``
-Each fold trains in its own process (tools/train.py with ``fold=k``);
-the best validation metrics are read from each run's scalars.json. Writes
-``kfold_report.csv`` (Dice per class per fold), ``kfold_report.png`` (bar
-chart) and ``best_checkpoints.txt`` (for tools/ensemble.py).
+``python tools/kfold.py CONFIG --data-root DIR --folds 5 [--only 0,2] [--work-dir W]
+[--gpus 0,1,2,3 | --parallel N] [--amp [--amp-dtype bfloat16]] [--auto-scale-lr]
+[--cfg-options ...]``
+
+Each fold trains in its own process (tools/train.py ``--fold k --resume``) in ``W/fold{k}``.
+Run the same command again after a kill: finished folds are skipped (their checkpoints and
+metrics untouched) and an interrupted fold resumes from its last checkpoint. Writes
+``W/members.txt`` (the best checkpoint of each finished fold, one ``CONFIG:CKPT`` a line, for
+``tools/predict.py --models-from``), ``W/kfold_report.csv`` (Dice per class and fold) and
+``W/kfold_report.png``; each fold's ``learning_curve.png`` is in its work dir.
 """
 import argparse
-import csv
-import glob
-import json
+import os
 import os.path as osp
 import subprocess
 import sys
+import time
+from typing import Dict, List, Optional, Tuple
 
-import cv2
+from mmengine.config import DictAction
 
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.visualization import grouped_bar_chart
+from mmseg_ext.apis.member import MemberSpec, write_members_file
+from mmseg_ext.datasets.folds import group_kfold_assignment
+from mmseg_ext.utils.fileio.file_scan import scan_files
+from mmseg_ext.utils.formats.fold_result import (FoldResult, read_fold_result,
+                                                 write_fold_result)
+from mmseg_ext.utils.formats.kfold_report import write_kfold_report
+from mmseg_ext.utils.formats.scalars_json import best_validation
+from mmseg_ext.utils.runtime.config_options import ConfigOptionError, check_data_root
+from mmseg_ext.utils.runtime.launch import read_config
+
+TRAIN = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
 
 
-def best_val_metrics(work_dir: str) -> dict:
-    """The validation entry with the highest mDice in the run's scalars.json files."""
-    entries = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            entries += [e for e in map(json.loads, f) if 'mDice' in e]
-    if not entries:
-        raise RuntimeError(f'{work_dir}: no validation metrics found')
-    return max(entries, key=lambda e: e['mDice'])
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--data-root', help="training data: DIR/DCM and DIR/outputs_json "
+                        "(default: the config's)")
+    parser.add_argument('--folds', type=int, default=5, help='number of GroupKFold folds')
+    parser.add_argument('--only', help='comma-separated folds to run, e.g. 0,2 (default: all)')
+    parser.add_argument('--work-dir', help='root of the fold work dirs (default: '
+                        'work_dirs/<config>_kfold)')
+    parser.add_argument('--gpus', help='comma-separated GPU ids: one fold per GPU side by side '
+                        '(CUDA_VISIBLE_DEVICES of each fold process)')
+    parser.add_argument('--parallel', type=int, default=1,
+                        help='folds at once without --gpus (e.g. on a CPU machine)')
+    parser.add_argument('--amp', action='store_true', help='passed to tools/train.py')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
+                        help='passed to tools/train.py')
+    parser.add_argument('--auto-scale-lr', action='store_true', help='passed to tools/train.py')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='passed to tools/train.py (not fold/num_folds: use --only/--folds)')
+    args = parser.parse_args()
+    options = argparse.ArgumentParser()
+    options.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    args.cfg_options_dict = options.parse_args(['--cfg-options', *args.cfg_options]
+                                               if args.cfg_options else []).cfg_options
+    return args
+
+
+def requested_folds(only: Optional[str], num_folds: int) -> List[int]:
+    """``--only 0,2`` -> [0, 2]; every fold when not given."""
+    if not only:
+        return list(range(num_folds))
+    try:
+        folds = sorted({int(v) for v in only.split(',') if v.strip()})
+    except ValueError as err:
+        raise ConfigOptionError(f'--only {only}: expected fold numbers like 0,2') from err
+    bad = [k for k in folds if not 0 <= k < num_folds]
+    if bad or not folds:
+        raise ConfigOptionError(f'--only {only}: folds must be within 0..{num_folds - 1} '
+                                f'(--folds {num_folds})')
+    return folds
+
+
+def check_folds_have_data(dataset: dict, num_folds: int, flag: str = '--data-root') -> None:
+    """Stop when the data root lacks its folders or holds fewer ID folders than folds
+    (every fold then validates on at least one ID)."""
+    check_data_root(dataset['data_root'], flag)
+    img_dir = osp.join(dataset['data_root'], 'DCM')
+    ids = [path.split(os.sep)[0] for path in scan_files(img_dir, ('.png', '.dcm'))]
+    try:
+        group_kfold_assignment(ids, num_folds)
+    except ValueError as err:  # more folds than ID folders
+        raise ConfigOptionError(f'--folds {num_folds} on {img_dir}: {err}') from err
+
+
+def train_command(args: argparse.Namespace, fold: int, work_dir: str) -> List[str]:
+    """The tools/train.py command of one fold (always ``--resume``: a no-op when the
+    work dir has no checkpoint yet)."""
+    command = [sys.executable, TRAIN, args.config, '--work-dir', work_dir, '--fold', str(fold),
+               '--folds', str(args.folds), '--resume']
+    if args.data_root:
+        command += ['--data-root', args.data_root]
+    if args.amp:
+        command.append('--amp')
+    if args.amp_dtype:
+        command += ['--amp-dtype', args.amp_dtype]
+    if args.auto_scale_lr:
+        command.append('--auto-scale-lr')
+    if args.cfg_options:
+        command += ['--cfg-options', *args.cfg_options]
+    return command
+
+
+def finished_result(work_dir: str, fold: int, num_folds: int, data_root: str
+                    ) -> Optional[FoldResult]:
+    """The fold's result when an earlier run finished it with these settings."""
+    result = read_fold_result(work_dir)
+    if result is None:
+        return None
+    if (result.num_folds, result.data_root) != (num_folds, osp.abspath(data_root)):
+        raise ConfigOptionError(
+            f'{work_dir} holds fold {fold} of --folds {result.num_folds} on {result.data_root}; '
+            f'this run asks --folds {num_folds} on {osp.abspath(data_root)}: use another '
+            f'--work-dir')
+    return result
+
+
+def record_result(work_dir: str, config: str, fold: int, num_folds: int,
+                  data_root: str) -> FoldResult:
+    """Read the finished fold's best validation and checkpoint; write its result file."""
+    best = best_validation(work_dir)
+    checkpoints = sorted((f for f in os.listdir(work_dir)
+                          if f.startswith('best_mDice_') and f.endswith('.pth')),
+                         key=lambda f: osp.getmtime(osp.join(work_dir, f)))
+    if not checkpoints:
+        raise RuntimeError(f'{work_dir}: training finished without a best_mDice_*.pth')
+    dumped = osp.join(work_dir, osp.basename(config))  # the Runner's dump: overrides included
+    result = FoldResult(fold=fold, num_folds=num_folds, data_root=osp.abspath(data_root),
+                        config=dumped if osp.isfile(dumped) else osp.abspath(config),
+                        checkpoint=osp.join(work_dir, checkpoints[-1]), metrics=best)
+    write_fold_result(work_dir, result)
+    return result
+
+
+class FoldScheduler:
+    """Runs fold processes, at most one per slot (a GPU id, or a CPU slot).
+
+    Args:
+        slots (list): GPU ids (str) or None for CPU slots.
+        total (int): Folds in the whole run (for the banners).
+    """
+
+    def __init__(self, slots: List[Optional[str]], total: int) -> None:
+        self.free = list(slots)
+        self.total = total
+        self.running: Dict[int, tuple] = {}
+        self.failed: List[tuple] = []
+        self.durations: List[float] = []
+
+    def start(self, fold: int, command: List[str], work_dir: str) -> None:
+        """Start a fold on a free slot; its output goes to the console when it runs
+        alone, else to ``work_dir/kfold_train.log``."""
+        slot = self.free.pop(0)
+        env = dict(os.environ)
+        where = 'this machine'
+        if slot is not None:
+            env['CUDA_VISIBLE_DEVICES'] = slot
+            where = f'GPU {slot}'
+        os.makedirs(work_dir, exist_ok=True)
+        log_path, log = None, None
+        if self.free or self.running:  # side by side: one log file per fold
+            log_path = osp.join(work_dir, 'kfold_train.log')
+            log = open(log_path, 'a')
+        banner(f'fold {fold + 1}/{self.total} (fold {fold}) training on {where} in {work_dir}'
+               + (f'; log: {log_path}' if log_path else ''))
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT
+                                   if log else None)
+        self.running[fold] = (process, slot, log, log_path, time.time())
+
+    def wait_one(self) -> Tuple[int, bool]:
+        """Wait until a running fold ends; free its slot; return (fold, succeeded)."""
+        while True:
+            for fold, (process, slot, log, log_path, started) in list(self.running.items()):
+                if process.poll() is None:
+                    continue
+                del self.running[fold]
+                self.free.append(slot)
+                if log:
+                    log.close()
+                if process.returncode != 0:
+                    self.failed.append((fold, process.returncode, log_path))
+                    return fold, False
+                self.durations.append(time.time() - started)
+                return fold, True
+            time.sleep(1)
+
+
+def banner(text: str) -> None:
+    print(f'\n=== kfold: {text}', flush=True)
+
+
+def run_folds(args: argparse.Namespace, folds: List[int], work_root: str,
+              data_root: str) -> Dict[int, FoldResult]:
+    """Skip finished folds, train the others (resuming), and collect every result."""
+    results: Dict[int, FoldResult] = {}
+    todo = []
+    for fold in folds:
+        work_dir = osp.join(work_root, f'fold{fold}')
+        result = finished_result(work_dir, fold, args.folds, data_root)
+        if result is not None:
+            banner(f'fold {fold + 1}/{args.folds} (fold {fold}) already finished: best mDice '
+                   f'{result.metrics["mDice"]:.4f}, {result.checkpoint}; skipped')
+            results[fold] = result
+        else:
+            todo.append(fold)
+    slots: List[Optional[str]] = [g.strip() for g in args.gpus.split(',')] if args.gpus \
+        else [None] * max(1, args.parallel)
+    scheduler, start = FoldScheduler(slots, args.folds), time.time()
+    queue = list(todo)
+    while queue or scheduler.running:
+        while queue and scheduler.free:
+            fold = queue.pop(0)
+            work_dir = osp.join(work_root, f'fold{fold}')
+            scheduler.start(fold, train_command(args, fold, work_dir), work_dir)
+        fold, succeeded = scheduler.wait_one()
+        if succeeded:
+            work_dir = osp.join(work_root, f'fold{fold}')
+            results[fold] = record_result(work_dir, args.config, fold, args.folds, data_root)
+            left = len(queue) + len(scheduler.running)
+            eta = sum(scheduler.durations) / len(scheduler.durations) * \
+                -(-left // len(slots)) if left else 0.0
+            banner(f'fold {fold} finished: best mDice {results[fold].metrics["mDice"]:.4f} '
+                   f'({time.time() - start:.0f} s so far; {left} fold(s) left, '
+                   f'ETA {eta / 60:.1f} min)')
+    for fold, code, log_path in scheduler.failed:
+        print(f'kfold: fold {fold} failed (exit {code})'
+              + (f'; see {log_path}' if log_path else ''), file=sys.stderr)
+    if scheduler.failed:
+        sys.exit(1)
+    return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
-    parser.add_argument('--folds', type=int, default=5)
-    parser.add_argument('--work-dir', default=None)
-    parser.add_argument('--cfg-options', nargs='+', default=[])
-    args = parser.parse_args()
+    args = parse_args()
+    for key in ('fold', 'num_folds'):
+        if key in args.cfg_options_dict:
+            sys.exit(f'kfold: --cfg-options {key}=... is set by kfold; use --only / --folds')
+    try:
+        cfg = read_config(args.config, args.cfg_options_dict, data_root=args.data_root,
+                          num_folds=args.folds)
+        folds = requested_folds(args.only, args.folds)
+        dataset = cfg.train_dataloader.dataset
+        check_folds_have_data(dataset, args.folds, '--data-root' if args.data_root
+                              else "the config's data_root (give --data-root)")
+    except (ConfigOptionError, FileNotFoundError) as err:
+        sys.exit(f'kfold: {err}')
     work_root = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_kfold')
-    train = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
-    results, checkpoints = {}, []
+    try:
+        results = run_folds(args, folds, work_root, dataset['data_root'])
+    except RuntimeError as err:  # a fold that finished without validation metrics
+        sys.exit(f'kfold: {err}')
+    # Every fold finished in this work root so far (an --only run adds to earlier ones).
     for fold in range(args.folds):
-        work_dir = osp.join(work_root, f'fold{fold}')
-        options = [f'train_dataloader.dataset.fold={fold}',
-                   f'val_dataloader.dataset.fold={fold}',
-                   f'train_dataloader.dataset.num_folds={args.folds}',
-                   f'val_dataloader.dataset.num_folds={args.folds}'] + args.cfg_options
-        subprocess.run([sys.executable, train, args.config, '--work-dir', work_dir,
-                        '--cfg-options', *options], check=True)
-        results[f'fold{fold}'] = best_val_metrics(work_dir)
-        best = sorted(glob.glob(osp.join(work_dir, 'best_mDice_*.pth')))
-        checkpoints.append(best[-1] if best else osp.join(work_dir, 'last_checkpoint'))
-        print(f'fold {fold}: best mDice {results[f"fold{fold}"]["mDice"]:.4f}')
-    per_class = {k: [v.get(f'Dice.{c}', float('nan')) for c in HAND_BONE_CLASSES]
-                 for k, v in results.items()}
-    with open(osp.join(work_root, 'kfold_report.csv'), 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(['class'] + list(per_class) + ['mean'])
-        for i, c in enumerate(HAND_BONE_CLASSES):
-            row = [per_class[k][i] for k in per_class]
-            writer.writerow([c] + [f'{v:.4f}' for v in row] + [f'{sum(row) / len(row):.4f}'])
-        means = [results[k]['mDice'] for k in per_class]
-        writer.writerow(['mDice'] + [f'{v:.4f}' for v in means] + [f'{sum(means) / len(means):.4f}'])
-    low = max(0.0, min(min(v) for v in per_class.values()) - 0.05)
-    chart = grouped_bar_chart(per_class, HAND_BONE_CLASSES, 'Dice per class and fold', low=low)
-    cv2.imwrite(osp.join(work_root, 'kfold_report.png'), chart)
-    with open(osp.join(work_root, 'best_checkpoints.txt'), 'w') as f:
-        f.write('\n'.join(checkpoints) + '\n')
-    print(f'mean mDice over {args.folds} folds: {sum(means) / len(means):.4f}; '
-          f'report in {work_root}')
+        if fold not in results:
+            found = read_fold_result(osp.join(work_root, f'fold{fold}'))
+            if found is not None and found.num_folds == args.folds:
+                results[fold] = found
+    ordered = [results[k] for k in sorted(results)]
+    write_members_file(osp.join(work_root, 'members.txt'),
+                       [MemberSpec.checkpoint_member(r.config, r.checkpoint) for r in ordered])
+    mean = write_kfold_report(work_root, {f'fold{r.fold}': r.metrics for r in ordered})
+    banner(f'mean mDice over {len(ordered)} of {args.folds} folds: {mean:.4f}; report, chart '
+           f'and members.txt in {work_root}')
 
 
 if __name__ == '__main__':

@@ -13,7 +13,8 @@ from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_sc
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.formats.annotation_json import masks_to_annotations
-from mmseg_ext.utils.formats.submission import read_submission_masks
+from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_masks
+from mmseg_ext.utils.runtime.progress import track
 
 
 def main() -> None:
@@ -30,7 +31,9 @@ def main() -> None:
     args = parser.parse_args()
     priors = AnatomyPriors.load(args.priors) if args.priors else None
     written = skipped = 0
-    for _, path, masks in read_submission_masks(args.submission, args.image_root):
+    decoded = read_submission_masks(args.submission, args.image_root)
+    total = len(image_paths_by_name(args.image_root))
+    for _, path, masks in track(decoded, total, 'images'):
         if priors and findings_score(check_masks(masks, priors)) > args.max_score:
             skipped += 1
             continue

@@ -49,6 +49,7 @@ PY="$VENV/bin/python"
 CONSTRAINTS="$VENV/mmseg_ext_constraints.txt"
 grep -v -E '^(torch|torchvision)==' "$ROOT/requirements/constraints.txt" > "$CONSTRAINTS"
 PIP=("$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS")
+PIP_LOUD=("$PY" -m pip install --disable-pip-version-check -c "$CONSTRAINTS")  # shows downloads
 "${PIP[@]}" setuptools wheel ninja
 
 # 1. torch: the user's choice, else the one already there, else the pinned build.
@@ -87,9 +88,9 @@ if [ "$INSTALL_TORCH" = 0 ]; then
 else
   INDEX=()
   [ -n "${MMSEG_EXT_TORCH_INDEX:-}" ] && INDEX=(--extra-index-url "$MMSEG_EXT_TORCH_INDEX")
-  log "installing ${TORCH_CHOICE:-$PINNED_TORCH}"
+  log "installing ${TORCH_CHOICE:-$PINNED_TORCH} (about 3 GB to download with its CUDA libraries)"
   # shellcheck disable=SC2086  # the spec is a list of requirements
-  "${PIP[@]}" "${INDEX[@]}" ${TORCH_CHOICE:-$PINNED_TORCH}
+  "${PIP_LOUD[@]}" "${INDEX[@]}" ${TORCH_CHOICE:-$PINNED_TORCH}
 fi
 # Everything after this follows the torch that is there: its versions become constraints.
 read -r TORCH_VERSION TORCHVISION_VERSION TORCH_CUDA TORCH_INCLUDE < <("$PY" - <<'EOF'
@@ -144,8 +145,28 @@ if [ "$(cat "$VENV/mmseg_ext_mmcv.key" 2>/dev/null)" != "$KEY" ] \
     log "building mmcv $MMCV_VERSION ($OPS, -std=$CXX_STD) from source (10-20 min on 2 cores, once)"
     "${PIP[@]}" "numpy" "packaging" "addict" "yapf" "Pillow" "pyyaml" "mmengine==0.10.7"
     BUILD="$(mktemp -d)"
-    env "${BUILD_ENV[@]}" CXX="$CXXW" "$PY" -m pip wheel --disable-pip-version-check -q \
-      --no-build-isolation --no-deps -c "$CONSTRAINTS" -w "$BUILD" "mmcv==$MMCV_VERSION"
+    BUILD_LOG="$CACHE/mmcv-build-$KEY.log"
+    log "mmcv build log: $BUILD_LOG"
+    env "${BUILD_ENV[@]}" CXX="$CXXW" "$PY" -m pip wheel --disable-pip-version-check -v \
+      --no-build-isolation --no-deps -c "$CONSTRAINTS" -w "$BUILD" "mmcv==$MMCV_VERSION" \
+      > "$BUILD_LOG" 2>&1 &
+    BUILD_PID=$!
+    BUILD_START=$(date +%s)
+    NEXT=60
+    while kill -0 "$BUILD_PID" 2>/dev/null; do
+      sleep 2
+      ELAPSED=$(( $(date +%s) - BUILD_START ))
+      if [ "$ELAPSED" -ge "$NEXT" ]; then
+        log "building mmcv: $(( ELAPSED / 60 )) min so far, $(grep -c 'Compiling\|\[[0-9]*/[0-9]*\]' "$BUILD_LOG" || true) compile lines (log: $BUILD_LOG)"
+        NEXT=$(( NEXT + 60 ))
+      fi
+    done
+    if ! wait "$BUILD_PID"; then
+      echo "setup: the mmcv build failed; the end of $BUILD_LOG:" >&2
+      tail -n 40 "$BUILD_LOG" >&2
+      exit 1
+    fi
+    log "mmcv built in $(( ($(date +%s) - BUILD_START) / 60 )) min"
     mv "$BUILD"/mmcv-*.whl "$WHEELS/"
     rm -rf "$BUILD"
     WHEEL=$(ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl | head -1)

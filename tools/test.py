@@ -1,9 +1,11 @@
 """Test a checkpoint, optionally writing a submission CSV.
 
-``python tools/test.py CONFIG CKPT [--submission out.csv] [--thresholds t.json] [--tta]``
+``python tools/test.py CONFIG CKPT [--data-root DIR] [--submission out.csv] [--thresholds t.json]
+[--tta]``
 Same arguments as mmseg's tools/test.py otherwise.
 """
 import argparse
+import sys
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -12,23 +14,27 @@ import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import check_writable
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
+from mmseg_ext.utils.runtime.config_options import ConfigOptionError
 from mmseg_ext.utils.runtime.device_report import check_expected_device
-from mmseg_ext.utils.runtime.launch import add_common_args, check_checkpoint_readable, load_config
+from mmseg_ext.utils.runtime.launch import (add_common_args, add_data_args,
+                                            check_checkpoint_readable, load_config)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and submit) a multi-label segmentor')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='folder: one <image>.npz of packed masks per image, '
+    parser.add_argument('--out-dir', help='folder: one <image>.npz of packed masks per image, '
                         'written as predicted (read back: '
                         'mmseg_ext.utils.formats.mask_file.load_mask_file)')
+    parser.add_argument('--out', dest='out_dir', help=argparse.SUPPRESS)  # mmseg's name
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--submission', help='write the competition CSV to this path')
     parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    add_data_args(parser, training=False)
     add_common_args(parser)
     return parser.parse_args()
 
@@ -52,7 +58,7 @@ def main() -> None:
     check_checkpoint_readable(args.checkpoint)
     if args.submission:
         check_writable(args.submission)
-    cfg = load_config(args)
+    cfg = load_config(args, training=False)
     check_expected_device(cfg.get('expected_device', 'cpu'))
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -67,12 +73,15 @@ def main() -> None:
     if args.submission:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='SubmissionHook', out_file=args.submission)]
-    if args.out:
+    if args.out_dir:
         cfg.test_evaluator = [cfg.test_evaluator] if cfg.get('test_evaluator') else []
-        cfg.test_evaluator.append(dict(type='MaskDump', out_dir=args.out))
+        cfg.test_evaluator.append(dict(type='MaskDump', out_dir=args.out_dir))
     runner = Runner.from_cfg(cfg)
     runner.test()
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except ConfigOptionError as err:  # a data flag or --cfg-options key that cannot act
+        sys.exit(f'test: error: {err}')

@@ -1,4 +1,5 @@
-"""Train a segmentor: ``python tools/train.py CONFIG [--work-dir D] [--resume] [--amp]``.
+"""Train a segmentor: ``python tools/train.py CONFIG [--data-root DIR] [--fold K] [--folds N]
+[--work-dir D] [--resume] [--amp]``.
 
 Same arguments as mmseg's tools/train.py; also works without a GPU
 (``--launcher pytorch`` then uses gloo).
@@ -6,14 +7,16 @@ Same arguments as mmseg's tools/train.py; also works without a GPU
 import argparse
 import logging
 import os
+import sys
 
 import torch
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
+from mmseg_ext.utils.runtime.config_options import ConfigOptionError
 from mmseg_ext.utils.runtime.device_report import check_amp_dtype, check_expected_device
-from mmseg_ext.utils.runtime.launch import add_common_args, load_config
+from mmseg_ext.utils.runtime.launch import add_common_args, add_data_args, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,6 +31,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate linearly with the total batch '
                         '(auto_scale_lr.base_batch_size in the config)')
+    add_data_args(parser, training=True)
     add_common_args(parser)
     return parser.parse_args()
 
@@ -64,4 +68,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except ConfigOptionError as err:  # a data flag or --cfg-options key that cannot act
+        sys.exit(f'train: error: {err}')

@@ -1,4 +1,6 @@
-from .ensemble import EnsembleMember, ensemble_probs, parse_member
+from .ensemble import EnsembleMember, ensemble_masks, ensemble_probs, parse_member
+from .member import Member, MemberSpec, build_member, read_members_file
+from .predictor import load_members, predict
 
 try:
     from .inference import init_model_and_dataset
@@ -6,4 +8,6 @@ except ModuleNotFoundError as err:  # a deployment install: no mmengine/mmseg
     if (err.name or '').split('.')[0] not in ('mmcv', 'mmengine', 'mmseg'):
         raise
 
-__all__ = ['init_model_and_dataset', 'EnsembleMember', 'ensemble_probs', 'parse_member']
+__all__ = ['init_model_and_dataset', 'EnsembleMember', 'ensemble_probs', 'ensemble_masks',
+           'parse_member', 'Member', 'MemberSpec', 'build_member', 'read_members_file',
+           'load_members', 'predict']

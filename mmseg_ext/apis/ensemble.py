@@ -94,6 +94,13 @@ def ensemble_probs(members: Sequence, img_path: str,
     return total.div_(weight_sum)
 
 
+def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
+                   class_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(C, H, W) bool masks of one image: the members' weighted mean probability
+    (:func:`ensemble_probs`), then ``rule``; on the members' device."""
+    return rule(ensemble_probs(members, img_path, class_weights), img_path)
+
+
 def parse_member(spec: str) -> List[str]:
     """``CONFIG:CKPT[:WEIGHT]`` -> [config, checkpoint, weight]."""
     parts = spec.split(':')

@@ -2,10 +2,11 @@
 from typing import Optional, Tuple
 
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.apis import init_model
 from mmseg.registry import DATASETS
+
+from mmseg_ext.utils.runtime.launch import read_config
 
 
 def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
@@ -18,14 +19,13 @@ def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
         checkpoint (str): Checkpoint file (loaded with weights_only).
         split (str): 'train', 'val' or 'test': whose dataloader's dataset.
         device (str, optional): Defaults to 'cuda' when available, else 'cpu'.
-        cfg_options (dict, optional): Overrides merged into the config.
+        cfg_options (dict, optional): ``--cfg-options`` (data keys act as the data flags:
+            :func:`~mmseg_ext.utils.runtime.launch.read_config`).
 
     Returns:
         tuple: The model (eval mode) and the dataset.
     """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = init_model(cfg, checkpoint, device=device)

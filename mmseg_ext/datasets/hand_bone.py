@@ -85,7 +85,7 @@ class HandBoneDataset(BaseSegDataset):
         if not self.data_root or not osp.isdir(img_dir):
             raise FileNotFoundError(
                 f'HandBoneDataset: image folder {img_dir!r} does not exist '
-                f'(data_root={self.data_root!r})')
+                f'(data_root={self.data_root!r}; the tools take the data root as --data-root DIR)')
         return img_dir
 
     def _excluded(self) -> set:

@@ -18,7 +18,7 @@ import os
 import os.path as osp
 import tempfile
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -257,7 +257,8 @@ def _other_size(height: int, width: int, div: int) -> Tuple[int, int]:
 
 def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str = 'dynamo',
                 dynamic: bool = True, opset: int = 18, input_size: Optional[Sequence] = None,
-                seed: int = 0, cfg_options: Optional[dict] = None) -> ExportResult:
+                seed: int = 0, cfg_options: Optional[dict] = None,
+                log: Callable[[str], None] = lambda message: None) -> ExportResult:
     """Export ``config`` + ``checkpoint`` to ``out`` (ONNX) and its JSON beside it.
 
     Args:
@@ -272,6 +273,7 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
             default the test pipeline's resize of a square image, padded.
         seed (int): Seed of the random check input.
         cfg_options (dict, optional): Config overrides.
+        log (Callable): Called with a line as each step starts (the tool prints them).
 
     Returns:
         ExportResult: Paths, exported shape, dynamic axes and the check's difference.
@@ -282,6 +284,7 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
     """
     if exporter not in EXPORTERS:
         raise DeployError(f'{config}: unknown exporter {exporter!r} (one of {EXPORTERS})')
+    log(f'building the model of {config}')
     model, cfg = load_segmentor(config, checkpoint, cfg_options)
     spec = spec_from_config(cfg, model, config)
     spec.source['checkpoint'] = osp.abspath(checkpoint) if checkpoint else None
@@ -296,11 +299,14 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(out) + '.', suffix='.tmp.onnx')
     os.close(fd)
     try:
+        log(f'exporting with the {exporter} exporter at input {height}x{width} '
+            '(minutes for a large model)')
         try:
             _export(net, example, tmp, exporter, dynamic, opset)
         except Exception as err:  # noqa: BLE001  (exporters raise many types)
             raise DeployError(f'{config}: the {exporter} exporter failed ({err})') from err
         import onnx
+        log('checking the graph and comparing its logits with PyTorch (ONNX Runtime)')
         onnx.checker.check_model(tmp)
         shape = graph_input_shape(tmp)
         diff = max_logit_diff(net, tmp, example)
@@ -312,6 +318,7 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
             if other_diff > max(1e-3, 100 * diff):  # a size baked into the graph
                 note = (f'logits at input size {other} differ from PyTorch by '
                         f'{other_diff:.3g}: exported with a fixed input size instead')
+                log(note)
                 _export(net, example, tmp, exporter, False, opset)
                 shape, dynamic_axes = graph_input_shape(tmp), []
                 diff = max_logit_diff(net, tmp, example)

@@ -29,7 +29,8 @@ def test_priors_check_gallery_and_pseudo_label_filter(phantom_root, tmp_path):
     """
     train_root = osp.join(phantom_root, 'train')
     priors = str(tmp_path / 'priors.json')
-    out = run_tool('tools/analysis_tools/anatomy_priors.py', train_root, '--out', priors).stdout
+    out = run_tool('tools/analysis_tools/anatomy_priors.py', '--data-root', train_root, '--out',
+                   priors).stdout
     assert 'from 10 annotated images' in out
 
     kept_path, kept_masks = _annotated_masks(train_root, 0)
@@ -85,7 +86,8 @@ def test_priors_check_gallery_and_pseudo_label_filter(phantom_root, tmp_path):
 def test_visualize_titles_legend_errors_and_findings(phantom_root, tiny_run, tmp_path):
     config, ckpt = tiny_run
     priors = str(tmp_path / 'priors.json')
-    run_tool('tools/analysis_tools/anatomy_priors.py', osp.join(phantom_root, 'train'),
+    run_tool('tools/analysis_tools/anatomy_priors.py', '--data-root',
+             osp.join(phantom_root, 'train'),
              '--out', priors)
     run_tool('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
              str(tmp_path / 'vis'), '--num', '1', '--priors', priors)

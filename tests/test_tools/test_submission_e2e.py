@@ -20,7 +20,7 @@ def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_p
     image_root = osp.join(phantom_root, 'test', 'DCM')
     assert check_submission(out_csv, image_root)['rows'] == 58
     check = run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
-                 '--overlay-dir', str(tmp_path / 'overlays'))
+                 '--out-dir', str(tmp_path / 'overlays'))
     assert check.stdout.startswith('OK: 2 images, 58 rows')
     assert len(glob.glob(str(tmp_path / 'overlays' / '*.png'))) == 2
     vis = run_tool('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',

@@ -19,7 +19,8 @@ from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_sc
 from mmseg_ext.utils.class_names import hand_bone_palette
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.fileio.xray_io import read_xray
-from mmseg_ext.utils.formats.submission import read_submission_masks
+from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_masks
+from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.visualization import prediction_figure
 
 
@@ -29,8 +30,8 @@ def write_gallery(flagged: list, csv_path: str, image_root: str, priors: Anatomy
     wanted = {name: rank for rank, (_, name, _) in enumerate(flagged)}
     files = [''] * len(flagged)
     os.makedirs(osp.join(out_dir, 'gallery'), exist_ok=True)
-    for name, path, masks in read_submission_masks(csv_path, image_root, priors.classes,
-                                                   only=wanted):
+    decoded = read_submission_masks(csv_path, image_root, priors.classes, only=wanted)
+    for name, path, masks in track(decoded, len(wanted), 'gallery figures'):
         rank = wanted[name]
         figure = prediction_figure(read_xray(path), masks, priors.classes,
                                    hand_bone_palette(), name, findings=flagged[rank][2])
@@ -61,8 +62,9 @@ def main() -> None:
     args = parser.parse_args()
     priors = AnatomyPriors.load(args.priors)
     results = []
-    for name, _, masks in read_submission_masks(args.submission, args.image_root,
-                                                priors.classes):
+    decoded = read_submission_masks(args.submission, args.image_root, priors.classes)
+    total = len(image_paths_by_name(args.image_root))
+    for name, _, masks in track(decoded, total, 'images checked'):
         findings = check_masks(masks, priors)
         results.append((findings_score(findings), name, findings))
     os.makedirs(args.out_dir, exist_ok=True)

@@ -36,7 +36,9 @@ def main() -> None:
     try:
         result = export_onnx(args.config, checkpoint, args.out, exporter=args.exporter,
                              dynamic=not args.static, opset=args.opset,
-                             input_size=args.input_size)
+                             input_size=args.input_size,
+                             log=lambda m: print(f'[export {time.time() - start:5.0f} s] {m}',
+                                                 flush=True))
     except DeployError as err:
         sys.exit(f'error: {err}')
     dynamic = ', '.join(result.dynamic_axes) or 'none (fixed input size)'

@@ -18,4 +18,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000,
                     save_best='mDice', rule='greater', max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='MultiLabelVisualizationHook'))
+    visualization=dict(type='MultiLabelVisualizationHook'),
+    learning_curve=dict(type='LearningCurveHook'))

@@ -1,5 +1,7 @@
+from .learning_curve_hook import LearningCurveHook
 from .multilabel_visualization_hook import MultiLabelVisualizationHook
 from .staged_loss_weight_hook import StagedLossWeightHook
 from .submission_hook import SubmissionHook
 
-__all__ = ['SubmissionHook', 'StagedLossWeightHook', 'MultiLabelVisualizationHook']
+__all__ = ['SubmissionHook', 'StagedLossWeightHook', 'MultiLabelVisualizationHook',
+           'LearningCurveHook']

@@ -90,15 +90,19 @@ class MaskRule:
         return self.finish(probs > self.thresholds(probs.shape[0], probs.device))
 
 
-def mask_rule_for(test_cfg: Optional[Mapping], json_thresholds: Optional[Sequence[float]] = None,
+def mask_rule_for(base: Union['MaskRule', Mapping, None],
+                  json_thresholds: Optional[Sequence[float]] = None,
                   search_thresholds: Optional[Sequence[float]] = None,
                   crf: Optional[bool] = None) -> MaskRule:
-    """The rule of a model's ``test_cfg``, with thresholds overridden in order of
-    precedence: ``search_thresholds`` (an ensemble search result), then
-    ``json_thresholds`` (:func:`load_thresholds` of ``--thresholds``), then
-    ``test_cfg.threshold``, then 0.5; ``crf`` overrides ``test_cfg.crf`` when given.
+    """A copy of ``base`` (a rule, or a model's ``test_cfg``), with thresholds overridden in
+    order of precedence: ``search_thresholds`` (an ensemble search result), then
+    ``json_thresholds`` (:func:`load_thresholds` of ``--thresholds``), then the base's
+    threshold, then 0.5; ``crf`` overrides the base's ``crf`` when given.
     """
-    rule = MaskRule.from_test_cfg(test_cfg)
+    if isinstance(base, MaskRule):
+        rule = MaskRule(base.threshold, base.cleanup, base.crf)
+    else:
+        rule = MaskRule.from_test_cfg(base)
     override = search_thresholds if search_thresholds is not None else json_thresholds
     if override is not None:
         rule.threshold = list(override)

@@ -1,8 +1,12 @@
-"""Helpers shared by tools/train.py and tools/test.py."""
+"""Helpers shared by the tools: arguments, config reading, launchers."""
 import os
+import os.path as osp
+from typing import Optional
 
 import torch
 from mmengine.config import Config
+
+from .config_options import DATA_FLAGS, ConfigOptionError, apply_data_options, split_cfg_options
 
 
 def prepare_launcher(cfg: Config, launcher: str) -> None:
@@ -46,22 +50,70 @@ def add_common_args(parser) -> None:
     from mmengine.config import DictAction
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value')
+                        help='override settings in the config, key=value (data_root, '
+                        'test_root, fold and num_folds act as the data flags)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def load_config(args) -> Config:
-    """Read ``args.config`` and apply launcher, ``--cfg-options`` and ``--work-dir``."""
+def add_data_args(parser, training: bool = True) -> None:
+    """``--data-root`` (and, for training, ``--fold``/``--folds``)."""
+    if training:
+        parser.add_argument('--data-root', help='training data: DIR/DCM/IDxxx/*.png|*.dcm and '
+                            'DIR/outputs_json/IDxxx/*.json (default: the config\'s)')
+        parser.add_argument('--fold', type=int, help='validation fold (GroupKFold by IDxxx)')
+        parser.add_argument('--folds', type=int, help='number of folds (default: the config\'s)')
+    else:
+        parser.add_argument('--data-root', help='test images: DIR/DCM/IDxxx/*.png|*.dcm '
+                            '(default: the config\'s test_root)')
+
+
+def load_config(args, training: bool = True) -> Config:
+    """Read ``args.config``; apply ``--cfg-options``, the data flags, the launcher and
+    ``--work-dir``."""
     import os.path as osp
     set_local_rank_env(args.local_rank)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options, **data_flags(args, training))
     prepare_launcher(cfg, args.launcher)  # after the options: what a CPU launch needs wins
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def data_flags(args, training: bool = True) -> dict:
+    """The data flags of parsed ``args`` as :func:`apply_data_options` keywords."""
+    root = getattr(args, 'data_root', None)
+    if not training:
+        return dict(test_root=root)
+    return dict(data_root=root, fold=getattr(args, 'fold', None),
+                num_folds=getattr(args, 'folds', None))
+
+
+def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config:
+    """A config with ``--cfg-options`` merged and data roots/folds set on every loader.
+
+    Args:
+        path (str): Config file.
+        cfg_options (dict, optional): ``--cfg-options``; its ``data_root``,
+            ``test_root``, ``fold`` and ``num_folds`` act as the flags, any other
+            top-level key nothing reads is an error.
+        **data: ``data_root``, ``test_root``, ``fold``, ``num_folds`` from flags
+            (None: not given).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no such config file')
+    cfg = Config.fromfile(path)
+    from_options, merge = split_cfg_options(cfg, cfg_options)
+    if merge:
+        cfg.merge_from_dict(merge)
+    for key, value in from_options.items():
+        given = data.get(key)
+        if given is not None and str(given) != str(value):
+            raise ConfigOptionError(f'{DATA_FLAGS[key]} {given} and --cfg-options {key}={value} '
+                                    'disagree: give one')
+        data[key] = value
+    apply_data_options(cfg, **{k: v for k, v in data.items() if v is not None})
     return cfg

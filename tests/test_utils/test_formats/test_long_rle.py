@@ -73,7 +73,7 @@ def test_image_reader_decodes_long_fields_exactly(long_rle_case):
 def test_check_submission_tool_and_overlays(long_rle_case, tmp_path):
     image_root, _, _, out_csv = long_rle_case
     out = run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
-                   '--overlay-dir', str(tmp_path / 'overlays')).stdout
+                   '--out-dir', str(tmp_path / 'overlays')).stdout
     assert out.startswith('OK: 1 images, 29 rows')
     overlay = cv2.imread(str(tmp_path / 'overlays' / 'image1661130828152_R.png'))
     assert overlay.shape == (SIZE, SIZE, 3)

@@ -1,0 +1,207 @@
+"""Ensemble members: the one interface, the ``--model`` syntax, ``members.txt``, building.
+
+A member is a checkpoint with its config (``CONFIG.py:CKPT[:WEIGHT]``,
+:class:`~mmseg_ext.apis.ensemble.EnsembleMember`) or an exported model
+(``MODEL.onnx[:WEIGHT]`` or ``.xml``, :class:`~mmseg_ext.deploy.onnx_member.ExportedMember`).
+The spec is parsed from the right, so a checkpoint path or URL may contain ``:``.
+Importing this module needs no mmcv/mmengine/mmseg.
+"""
+import os.path as osp
+from dataclasses import dataclass
+from typing import List, Optional, Protocol, Sequence, Union, runtime_checkable
+
+from torch import Tensor
+
+from mmseg_ext.utils.fileio.atomic_io import atomic_open
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+
+EXPORTED_SUFFIXES = ('.onnx', '.xml')
+CONFIG_SUFFIX = '.py'
+
+
+class MemberError(ValueError):
+    """A member spec, members file or member that cannot be used; names where."""
+
+
+@runtime_checkable
+class Member(Protocol):
+    """What every ensemble member offers (checkpoint and exported members alike).
+
+    Attributes:
+        weight (float): Weight in the probability average.
+        mask_rule (MaskRule): Thresholds, cleanup and CRF of the member's config.
+    """
+    weight: float
+
+    @property
+    def mask_rule(self) -> MaskRule:
+        """Thresholds, cleanup and CRF of the member's config."""
+
+    def add_probs(self, img_path: str, total=None, weight: Union[float, Tensor, None] = None,
+                  **fields):
+        """Add ``weight`` (default the member's) x the image's probabilities into ``total``."""
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One parsed ``--model`` value.
+
+    Args:
+        kind (str): 'checkpoint' or 'exported'.
+        path (str): The config file (checkpoint members) or the exported model.
+        checkpoint (str, optional): The checkpoint file or URL (checkpoint members).
+        weight (float): Weight in the probability average. Defaults to 1.
+    """
+    kind: str
+    path: str
+    checkpoint: Optional[str] = None
+    weight: float = 1.0
+
+    @classmethod
+    def checkpoint_member(cls, config: str, checkpoint: str, weight: float = 1.0
+                          ) -> 'MemberSpec':
+        """A ``CONFIG:CKPT[:WEIGHT]`` member."""
+        return cls('checkpoint', config, checkpoint, float(weight))
+
+    def __str__(self) -> str:
+        body = self.path if self.kind == 'exported' else f'{self.path}:{self.checkpoint}'
+        return body if self.weight == 1.0 else f'{body}:{self.weight:g}'
+
+    def resolved(self, folder: str) -> 'MemberSpec':
+        """The spec with relative local paths taken relative to ``folder``."""
+        def resolve(path: Optional[str]) -> Optional[str]:
+            if path is None or '://' in path or osp.isabs(path):
+                return path
+            return osp.normpath(osp.join(folder, path))
+        return MemberSpec(self.kind, resolve(self.path), resolve(self.checkpoint), self.weight)
+
+    def check_files(self, where: str = '--model') -> None:
+        """Stop when the member's local files do not exist (URLs are fetched later)."""
+        files = [self.path] if self.kind == 'exported' else [self.path, self.checkpoint]
+        if self.kind == 'exported':
+            files.append(osp.splitext(self.path)[0] + '.json')
+        for path in files:
+            if '://' not in path and not osp.isfile(path):
+                raise MemberError(f'{where}: {path}: no such file')
+
+
+def _number(text: str) -> Optional[float]:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_member(spec: str, where: str = '--model') -> MemberSpec:
+    """``CONFIG.py:CKPT[:WEIGHT]`` or ``MODEL.onnx[:WEIGHT]`` -> :class:`MemberSpec`.
+
+    The weight is the last ``:`` field when it is a number; the config ends at
+    the first ``.py:``, so the checkpoint may be a URL or hold ``:``.
+
+    Raises:
+        MemberError: Not one of the two forms; the message names ``where``.
+    """
+    body, weight = spec.strip(), 1.0
+    head, sep, tail = body.rpartition(':')
+    if sep and head and _number(tail) is not None:
+        body, weight = head, _number(tail)
+    if osp.splitext(body)[1].lower() in EXPORTED_SUFFIXES:
+        return MemberSpec('exported', body, None, weight)
+    split = body.find(CONFIG_SUFFIX + ':')
+    if split <= 0 or not body[split + len(CONFIG_SUFFIX) + 1:]:
+        raise MemberError(f'{where}: {spec!r} is neither CONFIG.py:CKPT[:WEIGHT] nor '
+                          f'MODEL.onnx[:WEIGHT]')
+    return MemberSpec('checkpoint', body[:split + len(CONFIG_SUFFIX)],
+                      body[split + len(CONFIG_SUFFIX) + 1:], weight)
+
+
+def read_members_file(path: str) -> List[MemberSpec]:
+    """Members of a ``members.txt``: one ``--model`` value a line (``#`` comments and
+    blank lines skipped); relative paths are relative to the file's folder.
+
+    Raises:
+        MemberError: A missing file, a line that does not parse or names a file
+            that does not exist (file and line number), or no member at all.
+    """
+    if not osp.isfile(path):
+        raise MemberError(f'--models-from {path}: no such file')
+    specs = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.split('#', 1)[0].strip()
+            if line:
+                where = f'{path}:{number}'
+                spec = parse_member(line, where).resolved(osp.dirname(osp.abspath(path)))
+                spec.check_files(where)
+                specs.append(spec)
+    if not specs:
+        raise MemberError(f'--models-from {path}: no member in it')
+    return specs
+
+
+def write_members_file(path: str, specs: Sequence[MemberSpec]) -> None:
+    """Write ``members.txt`` atomically, paths relative to its folder where they lie inside."""
+    folder = osp.dirname(osp.abspath(path))
+
+    def relative(file: Optional[str]) -> Optional[str]:
+        if file is None or '://' in file:
+            return file
+        rel = osp.relpath(osp.abspath(file), folder)
+        return file if rel.startswith('..') else rel
+    lines = [str(MemberSpec(s.kind, relative(s.path), relative(s.checkpoint), s.weight))
+             for s in specs]
+    with atomic_open(path, 'w') as f:
+        f.write('# one member a line: CONFIG.py:CKPT[:WEIGHT] or MODEL.onnx[:WEIGHT]\n')
+        f.write('\n'.join(lines) + '\n')
+
+
+def build_member(spec: MemberSpec, device: Optional[str] = None,
+                 backend: str = 'onnxruntime', tta: bool = False, threads: int = 0) -> Member:
+    """The member a spec names.
+
+    Args:
+        spec (MemberSpec): The parsed member.
+        device (str, optional): Checkpoint members: cuda[:N] or cpu (default cuda if usable).
+        backend (str): Exported members: 'onnxruntime' or 'openvino'.
+        tta (bool): Horizontal flip (exported) / the config's ``tta_pipeline`` (checkpoint).
+        threads (int): Exported members: backend threads (0: the backend's default).
+    """
+    if spec.kind == 'exported':
+        from mmseg_ext.deploy.onnx_member import ExportedMember
+        return ExportedMember(spec.path, spec.weight, backend, tta, threads)
+    from .ensemble import EnsembleMember
+    if tta:
+        return EnsembleMember(spec.path, spec.checkpoint, spec.weight, device, tta=True)
+    return EnsembleMember(spec.path, spec.checkpoint, spec.weight, device)
+
+
+def member_classes(member: Member) -> Optional[List[str]]:
+    """The class names a member predicts, where it says (checkpoint meta or export JSON)."""
+    spec = getattr(member, 'spec', None)
+    if spec is not None and getattr(spec, 'class_names', None):
+        return list(spec.class_names)
+    model = getattr(member, 'model', None)
+    meta = getattr(model, 'dataset_meta', None) or {}
+    return list(meta['classes']) if meta.get('classes') else None
+
+
+def check_same_classes(members: Sequence[Member], specs: Sequence[MemberSpec]) -> List[str]:
+    """The members' common class list; stop when two members disagree.
+
+    Raises:
+        MemberError: Two members with different class lists (both named).
+    """
+    first, first_spec = None, None
+    for member, spec in zip(members, specs):
+        classes = member_classes(member)
+        if classes is None:
+            continue
+        if first is None:
+            first, first_spec = classes, spec
+        elif classes != first:
+            raise MemberError(f'members {first_spec} ({len(first)} classes) and {spec} '
+                              f'({len(classes)} classes) predict different class lists')
+    if first is None:
+        from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+        first = list(HAND_BONE_CLASSES)
+    return first

@@ -1,0 +1,95 @@
+"""Data roots and folds reach every dataloader, by flag or by --cfg-options; ignored
+top-level overrides stop with a message."""
+import os.path as osp
+
+import pytest
+from mmseg.registry import DATASETS
+
+from mmseg_ext.utils.runtime.config_options import ConfigOptionError
+from mmseg_ext.utils.runtime.launch import read_config
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_tool
+
+CONFIGS = ['configs/demo/hrnet_w18_phantom_cpu.py', 'configs/hrnet/hrnet_w18_hand.py',
+           'configs/smp/deeplabv3plus_r50_hand.py']
+
+
+def _built(cfg, loader):
+    """The loader's dataset, built: its data infos (no pipeline run)."""
+    dataset = DATASETS.build(cfg[loader].dataset)
+    dataset.infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return dataset
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+@pytest.mark.parametrize('by', ['flags', 'cfg-options'])
+def test_data_root_and_fold_reach_the_built_datasets(config, by, phantom_root):
+    train_root, test_root = osp.join(phantom_root, 'train'), osp.join(phantom_root, 'test')
+    values = dict(data_root=train_root, fold=1, num_folds=3)
+    if by == 'flags':
+        cfg = read_config(osp.join(REPO_ROOT, config), None, **values)
+        cfg_test = read_config(osp.join(REPO_ROOT, config), None, test_root=test_root)
+    else:
+        cfg = read_config(osp.join(REPO_ROOT, config), dict(values))
+        cfg_test = read_config(osp.join(REPO_ROOT, config), dict(test_root=test_root))
+    train, val = _built(cfg, 'train_dataloader'), _built(cfg, 'val_dataloader')
+    for dataset in (train, val):
+        assert (dataset.fold, dataset.num_folds) == (1, 3)
+        assert all(info['img_path'].startswith(train_root) for info in dataset.infos)
+    groups = lambda d: {info['group'] for info in d.infos}  # noqa: E731
+    assert groups(train) and groups(val) and not groups(train) & groups(val)
+    assert len(groups(train) | groups(val)) == 5  # the phantoms' 5 IDs
+    test = _built(cfg_test, 'test_dataloader')
+    assert len(test) and all(info['img_path'].startswith(test_root) for info in test.infos)
+    assert cfg.data_root == train_root  # the dumped config says what ran
+
+
+def test_fold_changes_the_validation_images(phantom_root):
+    config = osp.join(REPO_ROOT, CONFIGS[0])
+    root = osp.join(phantom_root, 'train')
+    vals = [{i['img_path'] for i in _built(read_config(config, None, data_root=root, fold=k,
+                                                        num_folds=2), 'val_dataloader').infos}
+            for k in (0, 1)]
+    assert vals[0] and vals[1] and not vals[0] & vals[1]
+
+
+def test_bad_data_options_stop_naming_the_flag(phantom_root, tmp_path):
+    config = osp.join(REPO_ROOT, CONFIGS[0])
+    with pytest.raises(ConfigOptionError, match='--data-root .*no DCM/ folder'):
+        read_config(config, None, data_root=str(tmp_path))
+    (tmp_path / 'DCM').mkdir()
+    with pytest.raises(ConfigOptionError, match='no outputs_json/ folder'):
+        read_config(config, None, data_root=str(tmp_path))
+    read_config(config, None, test_root=str(tmp_path))  # test images need no labels
+    with pytest.raises(ConfigOptionError, match=r'--fold 3: outside 0\.\.2'):
+        read_config(config, None, fold=3, num_folds=3)
+    with pytest.raises(ConfigOptionError, match=r'--fold 5: outside 0\.\.4'):
+        read_config(config, {'fold': 5})
+    with pytest.raises(ConfigOptionError, match='disagree'):
+        read_config(config, {'fold': 1}, fold=2)
+
+
+@pytest.mark.parametrize('key', ['img_scale=(512,512)', 'max_iters=10', 'train_pipeline=[]'])
+def test_top_level_variables_are_not_silently_ignored(key):
+    name, value = key.split('=', 1)
+    with pytest.raises(ConfigOptionError, match=f"'{name}' is a variable of"):
+        read_config(osp.join(REPO_ROOT, CONFIGS[0]), {name: eval(value)})
+    with pytest.raises(ConfigOptionError, match="did you mean 'data_root'"):
+        read_config(osp.join(REPO_ROOT, CONFIGS[0]), {'data_rot': 'x'})
+
+
+def test_train_and_test_tools_stop_before_work_naming_the_flag(tmp_path):
+    config = CONFIGS[1]
+    for args in (['--data-root', str(tmp_path)],
+                 ['--cfg-options', f'data_root={tmp_path}']):
+        proc = run_tool('tools/train.py', config, *args, check=False, timeout=120)
+        assert proc.returncode != 0
+        assert f'--data-root {tmp_path}: no DCM/ folder' in proc.stderr
+    proc = run_tool('tools/train.py', config, '--cfg-options', 'img_scale=(512,512)',
+                    check=False, timeout=120)
+    assert proc.returncode != 0 and "'img_scale' is a variable of" in proc.stderr
+    ckpt = tmp_path / 'x.pth'
+    ckpt.write_bytes(b'0')
+    proc = run_tool('tools/test.py', config, str(ckpt), '--data-root', str(tmp_path / 'none'),
+                    check=False, timeout=120)
+    assert proc.returncode != 0 and 'no DCM/ folder' in proc.stderr
