@@ -4,8 +4,9 @@
 
 The repository is the folder above this file, so running it in any checkout documents
 that checkout's tools. Each ``tools/**/*.py`` and ``projects/*/tools/*.py`` that builds
-an argparse parser is run with ``--help`` (in parallel) by the checkout's ``.venv``
-Python (else this Python), with the checkout first on ``PYTHONPATH``; a script that only
+an argparse parser is run with ``--help`` by the checkout's ``.venv`` Python (else this
+Python), with the checkout first on ``PYTHONPATH`` (in two processes side by side, each
+running its share of the tools through ``runpy``, so torch and mmseg import once each); a script that only
 hands over to another tool is listed with its docstring's first line. Each
 ``tools/*.sh`` contributes its header comment. ``--check`` writes nothing and exits 1
 when docs/cli.md differs from what would be written (tests/test_docs.py checks the same).
@@ -33,10 +34,12 @@ def default_python(root: str = ROOT) -> str:
 
 
 def python_tools(root: str = ROOT) -> List[str]:
-    """Paths (relative to ``root``) of the Python tools, sorted; no ``__init__.py``."""
+    """Paths (relative to ``root``) of the Python tools: ``tools/`` first, then the
+    projects', each sorted; no ``__init__.py``."""
     found = {osp.relpath(p, root) for pattern in PATTERNS
              for p in glob.glob(osp.join(root, pattern), recursive=True)}
-    return sorted(p for p in found if osp.basename(p) != '__init__.py')
+    return sorted((p for p in found if osp.basename(p) != '__init__.py'),
+                  key=lambda p: (not p.startswith('tools' + os.sep), p))
 
 
 def shell_tools(root: str = ROOT) -> List[str]:
@@ -54,26 +57,78 @@ def first_doc_line(path: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ''
 
 
-def run_help(tool: str, python: str, root: str = ROOT, timeout: int = 300) -> str:
-    """``python TOOL --help`` from ``root``; its stdout with the checkout's path as ``.``."""
+# Runs in a child process: each tool's ``--help`` through runpy, so the heavy imports
+# (torch, mmengine, mmseg) are paid once per child, not once per tool.
+_CHILD = r"""
+import contextlib, io, json, runpy, sys
+results = {}
+for tool in sys.argv[1:]:
+    out = io.StringIO()
+    sys.argv = [tool, '--help']
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(tool, run_name='__main__')
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except BaseException as err:  # noqa: B036  (reported, then run on its own)
+        code = repr(err)
+    results[tool] = {'code': code, 'out': out.getvalue()}
+sys.__stdout__.write('\nCLI_HELP ' + json.dumps(results) + '\n')
+"""
+
+
+def _env(root: str) -> dict:
     env = dict(os.environ, COLUMNS=COLUMNS)
     env['PYTHONPATH'] = os.pathsep.join(p for p in (root, env.get('PYTHONPATH')) if p)
-    proc = subprocess.run([python, tool, '--help'], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return env
+
+
+def _clean(text: str, root: str) -> str:
+    return text.replace(root + os.sep, '').replace(root, '.').rstrip() + '\n'
+
+
+def run_help(tool: str, python: str, root: str = ROOT, timeout: int = 300) -> str:
+    """``python TOOL --help`` in its own process, from ``root``; its stdout with the
+    checkout's path as ``.``."""
+    proc = subprocess.run([python, tool, '--help'], cwd=root, env=_env(root),
+                          capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0 or 'usage:' not in proc.stdout:
         raise RuntimeError(f'{tool} --help failed (exit {proc.returncode}):\n'
                            f'{proc.stdout[-2000:]}{proc.stderr[-2000:]}')
-    return proc.stdout.replace(root + os.sep, '').replace(root, '.').rstrip() + '\n'
+    return _clean(proc.stdout, root)
+
+
+def _help_batch(tools: List[str], python: str, root: str, timeout: int = 600) -> Dict[str, str]:
+    """``--help`` of several tools in one process; a tool that fails there is run on its own
+    (for its error message)."""
+    import json
+    proc = subprocess.run([python, '-c', _CHILD, *tools], cwd=root, env=_env(root),
+                          capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('CLI_HELP ')]
+    results = json.loads(lines[-1][len('CLI_HELP '):]) if lines else {}
+    texts = {}
+    for tool in tools:
+        result = results.get(tool)
+        if result and result['code'] == 0 and 'usage:' in result['out']:
+            texts[tool] = _clean(result['out'], root)
+        else:
+            texts[tool] = run_help(tool, python, root)
+    return texts
 
 
 def collect_help(root: str = ROOT, python: Optional[str] = None,
-                 workers: int = 4) -> Dict[str, str]:
-    """``{tool: --help text}`` of every Python tool with a parser (run in parallel)."""
+                 workers: int = 2) -> Dict[str, str]:
+    """``{tool: --help text}`` of every Python tool with a parser, in ``workers`` processes
+    running side by side."""
     python = python or default_python(root)
     tools = [t for t in python_tools(root) if has_parser(osp.join(root, t))]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        texts = list(pool.map(lambda t: run_help(t, python, root), tools))
-    return dict(zip(tools, texts))
+    batches = [tools[i::workers] for i in range(workers) if tools[i::workers]]
+    texts: Dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=len(batches) or 1) as pool:
+        for part in pool.map(lambda batch: _help_batch(batch, python, root), batches):
+            texts.update(part)
+    return {tool: texts[tool] for tool in tools}
 
 
 def shell_usage(path: str) -> str:
