@@ -51,6 +51,15 @@ def has_parser(path: str) -> bool:
         return 'ArgumentParser(' in f.read()
 
 
+def forwards_to(tool: str, root: str = ROOT) -> Optional[str]:
+    """The tool a script without a parser hands over to (``runpy.run_path(... 'x.py')``),
+    relative to ``root``; None for others."""
+    import re
+    with open(osp.join(root, tool)) as f:
+        match = re.search(r"run_path\((?:.|\n)*?'([\w./-]+\.py)'", f.read())
+    return osp.normpath(osp.join(osp.dirname(tool), match.group(1))) if match else None
+
+
 def first_doc_line(path: str) -> str:
     with open(path) as f:
         doc = ast.get_docstring(ast.parse(f.read())) or ''
@@ -158,7 +167,9 @@ def render(root: str = ROOT, helps: Optional[Dict[str, str]] = None,
         if tool in helps:
             parts.append('```text\n' + helps[tool] + '```\n')
         else:
-            parts.append(first_doc_line(osp.join(root, tool)) + '\n')
+            target = forwards_to(tool, root)
+            see = f' Options: [`{target}`](#{anchor(target)}).' if target in helps else ''
+            parts.append(first_doc_line(osp.join(root, tool)) + see + '\n')
     for tool in shell_tools(root):
         parts.append(f'## {tool}\n')
         parts.append('```text\n' + shell_usage(osp.join(root, tool)) + '```\n')
