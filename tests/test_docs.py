@@ -28,8 +28,8 @@ DOC_FILES = ['README.md'] + sorted(
 TEXT_FILES = DOC_FILES + sorted(
     osp.relpath(p, REPO_ROOT) for p in glob.glob(osp.join(REPO_ROOT, 'requirements', '*.txt')))
 
-FENCE = re.compile(r'^```[^\n]*\n(.*?)^```', re.S | re.M)
-INLINE = re.compile(r'`([^`\n]+)`')
+FENCE = re.compile(r'^[ \t]*```[^\n]*\n(.*?)^[ \t]*```', re.S | re.M)  # indented too
+INLINE = re.compile(r'`([^`\n]+(?:\n[^`\n]+)*)`')  # may wrap onto the next line
 # A repository path in code: a top-level folder, then a file with one of these endings.
 PATH = re.compile(r'(?<![\w./-])((?:tools|projects|benchmarks|configs|docs|requirements|tests|'
                   r'mmseg_ext)/[\w./-]*\.(?:py|sh|txt|md|yml|yaml|json|png))(?![\w*{<])')
@@ -65,7 +65,7 @@ def code_spans(text: str) -> List[str]:
     for block in FENCE.findall(text):
         for line in block.replace('\\\n', ' ').splitlines():
             spans.append(re.split(r'(?:^|\s)#', line, maxsplit=1)[0])
-    spans += INLINE.findall(FENCE.sub('', text))
+    spans += [span.replace('\n', ' ') for span in INLINE.findall(FENCE.sub('', text))]
     return [s for s in spans if s.strip()]
 
 
