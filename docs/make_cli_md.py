@@ -5,11 +5,12 @@
 The repository is the folder above this file, so running it in any checkout documents
 that checkout's tools. Each ``tools/**/*.py`` and ``projects/*/tools/*.py`` that builds
 an argparse parser is run with ``--help`` by the checkout's ``.venv`` Python (else this
-Python), with the checkout first on ``PYTHONPATH`` (in two processes side by side, each
-running its share of the tools through ``runpy``, so torch and mmseg import once each); a script that only
-hands over to another tool is listed with its docstring's first line. Each
-``tools/*.sh`` contributes its header comment. ``--check`` writes nothing and exits 1
-when docs/cli.md differs from what would be written (tests/test_docs.py checks the same).
+Python), with the checkout first on ``PYTHONPATH``: two processes side by side, each runs
+its share of the tools through ``runpy``, so torch and mmseg are imported once per process.
+A script that only hands over to another tool is listed with its docstring's first line
+and a link to that tool. Each ``tools/*.sh`` contributes its header comment. ``--check``
+writes nothing and exits 1 when docs/cli.md differs from what would be written
+(tests/test_docs.py checks the same).
 """
 import argparse
 import ast
