@@ -19,8 +19,8 @@
 #   MMSEG_EXT_MMCV_CUDA=1       also build mmcv's CUDA ops (needs an nvcc matching torch's
 #                     CUDA). By default the GPUs are hidden from the build: CPU ops only,
 #                     which is all mmseg_ext, HRNet and SMP use.
-# For tests: MMSEG_EXT_SETUP_UNTIL=mmcv-metadata stops after mmcv's metadata step,
-# MMSEG_EXT_SETUP_PRINT_BUILD_DECISION=1 after printing mmcv's CUDA build decision.
+# For tests: MMSEG_EXT_SETUP_UNTIL=<step> stops after that step: build-decision (prints mmcv's
+# CUDA build decision) or mmcv-metadata (mmcv's metadata step).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -112,7 +112,7 @@ if [ "${MMSEG_EXT_MMCV_CUDA:-0}" = 1 ]; then OPS=cudaops; else OPS=cpuops; fi
 # FORCE_CUDA says: hide the GPUs from the build unless CUDA ops were asked for.
 BUILD_ENV=(MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)")
 if [ "$OPS" = cudaops ]; then BUILD_ENV+=(FORCE_CUDA=1); else BUILD_ENV+=(FORCE_CUDA=0 CUDA_VISIBLE_DEVICES=); fi
-if [ "${MMSEG_EXT_SETUP_PRINT_BUILD_DECISION:-0}" = 1 ]; then
+if [ "${MMSEG_EXT_SETUP_UNTIL:-}" = build-decision ]; then
   # For tests: what mmcv's setup.py (lines 164, 255) decides in the build's environment.
   env "${BUILD_ENV[@]}" "$PY" -c "import os, torch; print('mmcv CUDA extension:',
     torch.cuda.is_available() or os.getenv('FORCE_CUDA', '0') == '1')"

@@ -11,13 +11,13 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import check_writable
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 from mmseg_ext.utils.runtime.config_options import ConfigOptionError
 from mmseg_ext.utils.runtime.device_report import check_expected_device
 from mmseg_ext.utils.runtime.launch import (add_common_args, add_data_args,
-                                            check_checkpoint_readable, load_config)
+                                            check_checkpoint_readable, predicted_classes,
+                                            load_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,7 +32,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--submission', help='write the competition CSV to this path')
-    parser.add_argument('--thresholds', help='JSON {class: threshold}; default 0.5')
+    parser.add_argument('--thresholds', help="JSON {class: threshold}; default the config's "
+                        'test_cfg.threshold, else 0.5')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
     add_data_args(parser, training=False)
     add_common_args(parser)
@@ -64,8 +65,7 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.thresholds:
-        classes = cfg.get('metainfo', {}).get('classes', HAND_BONE_CLASSES)
-        cfg.model.test_cfg['threshold'] = load_thresholds(args.thresholds, classes)
+        cfg.model.test_cfg['threshold'] = load_thresholds(args.thresholds, predicted_classes(cfg))
     if args.tta:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model

@@ -52,7 +52,8 @@ class MaskFeatures:
     Args:
         areas (np.ndarray): (C,) pixels per class at the strided size.
         centroids (np.ndarray): (C, 2) x, y per class (NaN when absent).
-        components (list): Per class, (area, x0, y0, x1, y1) of each component.
+        components (list): Per class, (area, y0, y1, x0, x1) of each component (the box
+            order of :func:`~mmseg_ext.utils.masks.geometry.bounding_box`).
         boxes (list): Per class, (y0, y1, x0, x1) or None.
         overlaps (dict): (i, j) -> |i ∩ j| / min(|i|, |j|) for pairs that touch.
     """
@@ -106,8 +107,8 @@ def mask_features(masks: np.ndarray, max_side: int = 512) -> MaskFeatures:
         areas[c] = int(comp_areas.sum())
         centroids[c] = (cents[1:] * comp_areas[:, None]).sum(axis=0) / areas[c] + [x0, y0]
         for (left, top, width, height, area) in stats[1:].tolist():
-            components[c].append((area, x0 + left, y0 + top, x0 + left + width,
-                                  y0 + top + height))
+            components[c].append((area, y0 + top, y0 + top + height, x0 + left,
+                                  x0 + left + width))
     overlaps = {}
     present = [c for c in range(num) if boxes[c] is not None]
     for a, i in enumerate(present):
@@ -198,17 +199,19 @@ class AnatomyPriors:
             pos_std = np.nanstd(aligned, axis=0)
         max_components = np.zeros(len(classes), int)
         overlap_max: Dict[str, float] = {}
-        for f, scale in zip(features, scales):
+        for f, scale in zip(features, final):
             for c, comps in enumerate(f.components):
                 big = sum(a >= min_component * scale * class_area[c] for a, *_ in comps)
                 max_components[c] = max(max_components[c], big)
             for (i, j), value in f.overlaps.items():
                 key = f'{i},{j}'
                 overlap_max[key] = max(overlap_max.get(key, 0.0), float(value))
-        return cls(list(classes), present.mean(axis=0).tolist(), class_area.tolist(),
-                   area_mean.tolist(), area_std.tolist(), np.nan_to_num(reference).tolist(),
-                   np.nan_to_num(pos_std).tolist(), max_components.tolist(), overlap_max,
-                   len(features), min_component)
+        return cls(classes=list(classes), presence=present.mean(axis=0).tolist(),
+                   class_area=class_area.tolist(), area_mean=area_mean.tolist(),
+                   area_std=area_std.tolist(), pos_mean=np.nan_to_num(reference).tolist(),
+                   pos_std=np.nan_to_num(pos_std).tolist(),
+                   max_components=max_components.tolist(), overlap_max=overlap_max,
+                   images=len(features), min_component=min_component)
 
     def save(self, path: str) -> None:
         atomic_write_bytes(json.dumps(asdict(self), indent=1).encode(), path)
@@ -259,10 +262,10 @@ def _component_findings(name: str, comps: list, expected_area: float, allowed: i
     big = sorted((c for c in comps if c[0] >= min_component * expected_area), reverse=True)
     if len(big) <= max(allowed, 1):
         return []
-    _, mx0, my0, mx1, my1 = big[0]
+    _, my0, my1, mx0, mx1 = big[0]
     side = math.sqrt(max(expected_area, 1.0))
     findings = []
-    for area, x0, y0, x1, y1 in big[max(allowed, 1):]:
+    for area, y0, y1, x0, x1 in big[max(allowed, 1):]:
         gap = max(mx0 - x1, x0 - mx1, my0 - y1, y0 - my1, 0)
         kind = 'split' if gap <= split_gap * side else 'extra_blob'
         findings.append(Finding(name, kind, f'{len(big)} components (expected {max(allowed, 1)}); '
@@ -272,17 +275,18 @@ def _component_findings(name: str, comps: list, expected_area: float, allowed: i
 
 
 def check_masks(masks: np.ndarray, priors: AnatomyPriors,
-                thresholds: CheckThresholds = CheckThresholds(),
+                thresholds: Optional[CheckThresholds] = None,
                 max_side: int = 512) -> List[Finding]:
-    """Score (C, H, W) bool masks against ``priors``; worst findings first."""
+    """Score (C, H, W) bool masks against ``priors``; worst findings first
+    (``thresholds`` default: :class:`CheckThresholds`' defaults)."""
     f = mask_features(masks, max_side)
     return check_features(f, priors, thresholds)
 
 
 def check_features(f: MaskFeatures, priors: AnatomyPriors,
-                   thresholds: CheckThresholds = CheckThresholds()) -> List[Finding]:
+                   thresholds: Optional[CheckThresholds] = None) -> List[Finding]:
     """:func:`check_masks` on already measured features."""
-    t = thresholds
+    t = thresholds or CheckThresholds()
     presence = np.asarray(priors.presence)
     area_mean, area_std = np.asarray(priors.area_mean), np.asarray(priors.area_std)
     pos_mean, pos_std = np.asarray(priors.pos_mean), np.asarray(priors.pos_std)

@@ -10,8 +10,6 @@ MIM = osp.join(osp.dirname(sys.executable), 'mim')
 
 
 def test_installed_copy_is_current():
-    import filecmp
-
     import mmseg_ext
     from tests.conftest import REPO_ROOT
     installed = osp.dirname(mmseg_ext.__file__)
@@ -22,11 +20,23 @@ def test_installed_copy_is_current():
         installed = osp.dirname(spec.origin) if spec else None
     assert installed and 'site-packages' in installed, \
         'mmseg_ext is not installed: run bash tools/setup.sh'
-    stale = [f for f in ('__init__.py', 'engine/hooks/__init__.py', 'models/__init__.py')
-             if not filecmp.cmp(osp.join(installed, f), osp.join(REPO_ROOT, 'mmseg_ext', f),
-                                shallow=False)]
-    assert not stale, f'installed mmseg_ext is older than the checkout ({stale}): ' \
-                      'run bash tools/setup.sh'
+    stale = [f'.mim/{tree}/{name}' for tree in ('tools', 'configs')
+             for name in _differing_files(osp.join(installed, '.mim', tree),
+                                          osp.join(REPO_ROOT, tree))]
+    assert not stale, f'the installed tools/configs that mim runs differ from the checkout\'s ' \
+                      f'({stale[:5]}): run bash tools/setup.sh'
+
+
+def _differing_files(installed: str, checkout: str) -> list:
+    """Files (relative paths) missing from one tree or different in content."""
+    import filecmp
+
+    def files(root):
+        return {osp.relpath(osp.join(d, f), root) for d, dirs, names in os.walk(root)
+                for f in names if '__pycache__' not in d and not f.endswith('.pyc')}
+    ours, theirs = files(checkout), files(installed)
+    return sorted((ours ^ theirs) | {f for f in ours & theirs if not filecmp.cmp(
+        osp.join(installed, f), osp.join(checkout, f), shallow=False)})
 
 
 def _mim(*args, cwd):

@@ -47,7 +47,7 @@ def gpu_machine(tmp_path):
     (tmp_path / 'torchvision' / '__init__.py').write_text("__version__ = '0.29.1'\n")
     env = {k: v for k, v in os.environ.items() if k != 'CUDA_VISIBLE_DEVICES'}
     env.update(PYTHONPATH=str(tmp_path), MMSEG_EXT_CACHE=str(tmp_path / 'cache'),
-               MMSEG_EXT_SETUP_PRINT_BUILD_DECISION='1')
+               MMSEG_EXT_SETUP_UNTIL='build-decision')
     return env
 
 

@@ -1,6 +1,4 @@
 """Writes the competition CSV (image_name,class,rle) during ``runner.test()``."""
-import csv
-import heapq
 import os
 import os.path as osp
 import shutil
@@ -12,8 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 
-from mmseg_ext.utils.formats.rle import rle_encode_batch
-from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, read_csv_rows
+from mmseg_ext.utils.formats.submission import SubmissionPart, check_writable, merge_parts
 
 
 @HOOKS.register_module()
@@ -63,10 +60,8 @@ class SubmissionHook(Hook):
             shutil.rmtree(parts)
         barrier()
         os.makedirs(parts, exist_ok=True)
-        self._part = open(osp.join(parts, f'part{get_rank()}.csv'), 'w', newline='')
-        self._writer = csv.writer(self._part, lineterminator='\n')
+        self._part = SubmissionPart(osp.join(parts, f'part{get_rank()}.csv'), self.class_names)
         self._images = 0
-        self._longest = 0
         self._start = time.time()
         self._progress = ProgressBar(len(runner.test_dataloader.dataset)) \
             if is_main_process() else None
@@ -76,14 +71,7 @@ class SubmissionHook(Hook):
             position, self._position = self._position, self._position + get_world_size()
             if position >= self._dataset_size:
                 continue  # the distributed sampler's padding repeats an image
-            masks = sample.pred_sem_seg.data
-            if masks.shape[0] != len(self.class_names):
-                raise ValueError(f'{sample.img_path}: {masks.shape[0]} mask channels for '
-                                 f'{len(self.class_names)} classes')
-            name = osp.basename(sample.img_path)
-            for class_name, rle in zip(self.class_names, rle_encode_batch(masks.bool())):
-                self._writer.writerow((sample.img_path, name, class_name, rle))
-                self._longest = max(self._longest, len(rle))
+            self._part.write_image(sample.img_path, sample.pred_sem_seg.data.bool())
             self._images += 1
             if self._progress is not None:
                 for _ in range(get_world_size()):
@@ -97,17 +85,11 @@ class SubmissionHook(Hook):
             print(f'\nSubmissionHook: wrote {rows} rows for {rows // len(self.class_names)} '
                   f'images to {self.out_file} in {time.time() - self._start:.1f} s '
                   f'({get_world_size()} process(es); longest RLE on rank 0: '
-                  f'{self._longest} characters)', flush=True)
+                  f'{self._part.longest} characters)', flush=True)
             shutil.rmtree(self._parts_dir(runner), ignore_errors=True)
         barrier()
 
     def _merge(self, runner) -> int:
         parts = [osp.join(self._parts_dir(runner), f'part{r}.csv') for r in range(get_world_size())]
-        merged = heapq.merge(*(read_csv_rows(p) for p in parts), key=lambda row: row[0])
-        with SubmissionWriter(self.out_file, self.class_names) as writer:
-            writer.write_rows(row[1:] for row in merged)
-            expected = self._dataset_size * len(self.class_names)
-            if writer.rows != expected:
-                raise RuntimeError(f'SubmissionHook: merged {writer.rows} rows, '
-                                   f'expected {expected}')
-        return writer.rows
+        return merge_parts(parts, self.out_file, self.class_names,
+                           self._dataset_size * len(self.class_names))

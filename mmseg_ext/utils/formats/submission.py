@@ -6,6 +6,7 @@ csv field limit (131072 characters): a fragmented 2048² mask easily has a
 longer RLE (a checkerboard is 2M runs, about 21 MB).
 """
 import csv
+import heapq
 import itertools
 import os
 import os.path as osp
@@ -95,6 +96,61 @@ def read_submission_masks(csv_path: str, image_root: str,
         yield name, paths[name], np.stack([rle_decode(rle, shape) for rle in rles])
 
 
+def image_rows(image_name: str, masks, class_names: Sequence[str]) -> List[Tuple[str, str, str]]:
+    """The C ``(image_name, class, rle)`` rows of one image's (C, H, W) bool masks.
+
+    Raises:
+        ValueError: Not one mask per class (names the image).
+    """
+    if masks.shape[0] != len(class_names):
+        raise ValueError(f'{image_name}: {masks.shape[0]} masks for {len(class_names)} classes')
+    return list(zip([image_name] * len(class_names), class_names, rle_encode_batch(masks)))
+
+
+class SubmissionPart:
+    """One process's share of a submission: each image's rows, keyed by its path.
+
+    :func:`merge_parts` merges the parts of all processes (each in its sampler's
+    order, i.e. sorted by path) into one CSV sorted by path.
+
+    Args:
+        path (str): The part file (temporary; removed by the caller).
+        class_names (Sequence[str]): Classes in row order.
+    """
+
+    def __init__(self, path: str, class_names: Sequence[str]) -> None:
+        self.class_names = list(class_names)
+        self._file = open(path, 'w', newline='')
+        self._writer = csv.writer(self._file, lineterminator='\n')
+        self.longest = 0
+
+    def write_image(self, img_path: str, masks) -> None:
+        """Encode one image's (C, H, W) masks; its rows are keyed by ``img_path``."""
+        for row in image_rows(osp.basename(img_path), masks, self.class_names):
+            self._writer.writerow((img_path, ) + row)
+            self.longest = max(self.longest, len(row[2]))
+
+    def close(self) -> None:
+        """Flush and close the part file."""
+        self._file.close()
+
+
+def merge_parts(part_paths: Sequence[str], out_file: str, class_names: Sequence[str],
+                expected_rows: int) -> int:
+    """Merge :class:`SubmissionPart` files by image path into ``out_file`` (atomically).
+
+    Raises:
+        RuntimeError: The parts hold another number of rows than ``expected_rows``;
+            nothing is written then.
+    """
+    merged = heapq.merge(*(read_csv_rows(p) for p in part_paths), key=lambda row: row[0])
+    with SubmissionWriter(out_file, class_names) as writer:
+        writer.write_rows(row[1:] for row in merged)
+        if writer.rows != expected_rows:
+            raise RuntimeError(f'{out_file}: merged {writer.rows} rows, expected {expected_rows}')
+    return writer.rows
+
+
 class SubmissionWriter:
     """Write ``image_name,class,rle`` rows to a temporary file; rename on success.
 
@@ -126,11 +182,7 @@ class SubmissionWriter:
 
     def write_image(self, image_name: str, masks) -> None:
         """Encode (C, H, W) masks of one image and write its C rows."""
-        if masks.shape[0] != len(self.class_names):
-            raise ValueError(f'{image_name}: {masks.shape[0]} masks for '
-                             f'{len(self.class_names)} classes')
-        self.write_rows(zip([image_name] * len(self.class_names), self.class_names,
-                            rle_encode_batch(masks)))
+        self.write_rows(image_rows(image_name, masks, self.class_names))
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._atomic.__exit__(exc_type, exc, tb)

@@ -117,3 +117,21 @@ def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config
         data[key] = value
     apply_data_options(cfg, **{k: v for k, v in data.items() if v is not None})
     return cfg
+
+
+def predicted_classes(cfg: Config, loader: str = 'test_dataloader') -> list:
+    """The class names of the model's output channels, without building anything: the
+    evaluators' ``classes`` where a config names a subset (e.g. the 8 carpals of
+    ``projects/wrist_roi``), else the loader's dataset's (its ``metainfo`` override, else its
+    class's ``METAINFO``)."""
+    from mmseg.registry import DATASETS
+    for key in ('test_evaluator', 'val_evaluator'):
+        evaluators = cfg.get(key) or []
+        for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
+            if evaluator.get('classes'):
+                return list(evaluator['classes'])
+    dataset = cfg[loader].dataset
+    override = (dataset.get('metainfo') or {}).get('classes')
+    if override:
+        return list(override)
+    return list(DATASETS.get(dataset.type).METAINFO['classes'])

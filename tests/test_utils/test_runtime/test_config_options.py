@@ -93,3 +93,14 @@ def test_train_and_test_tools_stop_before_work_naming_the_flag(tmp_path):
     proc = run_tool('tools/test.py', config, str(ckpt), '--data-root', str(tmp_path / 'none'),
                     check=False, timeout=120)
     assert proc.returncode != 0 and 'no DCM/ folder' in proc.stderr
+
+
+def test_predicted_classes_follow_the_config():
+    from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+    from mmseg_ext.utils.runtime.launch import predicted_classes
+    assert predicted_classes(read_config(osp.join(REPO_ROOT, CONFIGS[1]))) == \
+        list(HAND_BONE_CLASSES)
+    wrist = read_config(osp.join(REPO_ROOT, 'projects/wrist_roi/configs/'
+                                 'hrnet_w18_carpal_roi_phantom_cpu.py'))
+    assert predicted_classes(wrist) == ['Trapezium', 'Trapezoid', 'Capitate', 'Hamate',
+                                        'Scaphoid', 'Lunate', 'Triquetrum', 'Pisiform']
