@@ -140,8 +140,11 @@ def rle_encode_batch(masks: Mask, device_path: Optional[bool] = None) -> List[st
     return _encode_numpy(np.asarray(masks))
 
 
-def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
-    """Decode an RLE string to an (H, W) bool mask.
+def rle_runs(rle: str, shape: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Check an RLE string against an image of ``shape`` (H, W) without decoding it.
+
+    Returns:
+        tuple: 0-based flat starts and exclusive ends of the runs (int64).
 
     Raises:
         ValueError: Malformed pairs, non-increasing or overlapping runs, or
@@ -149,7 +152,7 @@ def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
     """
     height, width = shape
     if not rle.strip():
-        return np.zeros((height, width), dtype=bool)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     try:
         values = np.array(rle.split(' '), dtype=np.int64)
     except ValueError as err:
@@ -164,6 +167,19 @@ def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
         raise ValueError('RLE runs must be increasing and must not overlap')
     if ends[-1] > height * width:
         raise ValueError(f'RLE run ends at pixel {ends[-1]}, beyond the {height}x{width} image')
+    return starts, ends
+
+
+def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
+    """Decode an RLE string to an (H, W) bool mask.
+
+    Raises:
+        ValueError: As :func:`rle_runs`.
+    """
+    height, width = shape
+    starts, ends = rle_runs(rle, shape)
+    if not starts.size:
+        return np.zeros((height, width), dtype=bool)
     # +1 at each start, -1 at each end; the running sum is 1 inside a run.
     steps = np.zeros(height * width + 1, np.int8)
     steps[starts] = 1

@@ -1,0 +1,251 @@
+"""A submission CSV scored against the polygon labels of a data root, image by image.
+
+The competition Dice (per image and class, 1 when both masks are empty;
+averaged over images, then classes) is computed by the same functions as
+:class:`~mmseg_ext.evaluation.DiceMetric`, and the ground truth is rasterised
+by the same transform as the dataset's (``LoadHandBoneAnnotations`` at the
+size read from the image file), so a submission scores what validation
+reports for the same masks. Boundary metrics come from
+:mod:`mmseg_ext.evaluation.boundary`. Only one image's masks are held at a
+time.
+"""
+import csv
+import os.path as osp
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.fileio.atomic_io import atomic_open
+from mmseg_ext.utils.fileio.file_scan import IMAGE_SUFFIXES, paths_by_name, scan_files
+from mmseg_ext.utils.fileio.xray_io import read_xray_shape
+from mmseg_ext.utils.formats.rle import rle_decode, rle_runs
+from mmseg_ext.utils.formats.submission import SubmissionError, read_submission_images
+
+from .boundary import BOUNDARY_KEYS
+from .metrics.boundary_metric import boundary_entry, summarize_boundary
+from .metrics.dice_metric import dice_counts_packed, dice_from_counts
+
+PER_IMAGE_HEADER = ('image', 'class', 'dice') + BOUNDARY_KEYS
+PER_CLASS_HEADER = ('class', 'dice') + BOUNDARY_KEYS + ('misses', 'hallucinations',
+                                                        'both_empty')
+# Runs of an image whose size is unknown are checked for form only.
+_UNBOUNDED = (1, 2**62)
+
+
+class EvaluationError(ValueError):
+    """A data root or submission that cannot be scored; the message names the path."""
+
+
+class LabelledImage(NamedTuple):
+    """An image with its annotation file.
+
+    Args:
+        image_path (str): The X-ray file.
+        json_path (str): Its ``outputs_json`` annotation.
+        shape (tuple): (H, W) read from the image file.
+    """
+    image_path: str
+    json_path: str
+    shape: Tuple[int, int]
+
+
+class EvaluationPlan(NamedTuple):
+    """What a checked submission and data root will be scored on.
+
+    Args:
+        csv_path (str): The submission.
+        labelled (dict): Image name -> :class:`LabelledImage`.
+        scored (list): Names in the CSV with labels, in CSV order.
+        unlabelled (list): Names in the CSV without labels.
+        missing (list): Labelled names absent from the CSV.
+    """
+    csv_path: str
+    labelled: Dict[str, LabelledImage]
+    scored: List[str]
+    unlabelled: List[str]
+    missing: List[str]
+
+
+class ImageScore(NamedTuple):
+    """One image's scores.
+
+    Args:
+        name (str): Image name.
+        dice (np.ndarray): (C,) Dice.
+        boundary (np.ndarray): (6, C) entry of
+            :func:`~mmseg_ext.evaluation.metrics.boundary_metric.boundary_entry`.
+    """
+    name: str
+    dice: np.ndarray
+    boundary: np.ndarray
+
+
+def labelled_images(data_root: str) -> Dict[str, LabelledImage]:
+    """Image name -> :class:`LabelledImage` for every image under ``DIR/DCM`` whose
+    ``DIR/outputs_json/<IDxxx>/<stem>.json`` exists.
+
+    Raises:
+        EvaluationError: ``DCM/`` or ``outputs_json/`` missing, no labelled
+            image, or two images sharing a name.
+    """
+    image_dir, json_dir = osp.join(data_root, 'DCM'), osp.join(data_root, 'outputs_json')
+    for folder, what in ((image_dir, 'images'), (json_dir, 'annotations')):
+        if not osp.isdir(folder):
+            raise EvaluationError(f'{data_root}: no {osp.basename(folder)}/ folder of {what} '
+                                  f'(expected {folder})')
+    paths = [osp.join(image_dir, p) for p in scan_files(image_dir, IMAGE_SUFFIXES)]
+    try:
+        by_name = paths_by_name(paths)
+    except ValueError as err:
+        raise EvaluationError(str(err)) from err
+    out = {}
+    for name, path in by_name.items():
+        rel = osp.splitext(osp.relpath(path, image_dir))[0]
+        json_path = osp.join(json_dir, rel + '.json')
+        if osp.isfile(json_path):
+            out[name] = LabelledImage(path, json_path, read_xray_shape(path))
+    if not out:
+        raise EvaluationError(f'{data_root}: no image under DCM/ has an annotation under '
+                              'outputs_json/')
+    return out
+
+
+def plan_evaluation(csv_path: str, data_root: str,
+                    classes: Sequence[str] = HAND_BONE_CLASSES) -> EvaluationPlan:
+    """Check the whole CSV and the data root before any scoring.
+
+    Checks the header, one row per class in class order for every image,
+    each image once, and every RLE (against the image size where the image
+    is labelled, for form elsewhere).
+
+    Raises:
+        EvaluationError: The first problem, naming the file (and line).
+    """
+    if not osp.isfile(csv_path):
+        raise EvaluationError(f'{csv_path}: submission CSV not found')
+    labelled = labelled_images(data_root)
+    names: List[str] = []
+    seen = set()
+    try:
+        for name, rles in read_submission_images(csv_path, classes):
+            if name in seen:
+                raise EvaluationError(f'{csv_path}: image {name!r} appears in two places')
+            seen.add(name)
+            names.append(name)
+            shape = labelled[name].shape if name in labelled else _UNBOUNDED
+            for class_name, rle in zip(classes, rles):
+                try:
+                    rle_runs(rle, shape)
+                except ValueError as err:
+                    raise EvaluationError(
+                        f'{csv_path}: bad RLE for {name}/{class_name}: {err}') from err
+    except SubmissionError as err:
+        raise EvaluationError(str(err)) from err
+    scored = [n for n in names if n in labelled]
+    return EvaluationPlan(csv_path, labelled, scored,
+                          unlabelled=[n for n in names if n not in labelled],
+                          missing=[n for n in labelled if n not in seen])
+
+
+def ground_truth_bits(image: LabelledImage, num_classes: int) -> np.ndarray:
+    """The (H, W) int32 bit map the dataset pipeline makes from the image's polygons."""
+    from mmseg_ext.datasets.transforms.loading import LoadHandBoneAnnotations
+    results = LoadHandBoneAnnotations(num_classes)(
+        dict(seg_map_path=image.json_path, ori_shape=image.shape))
+    return results['gt_seg_map']
+
+
+def score_image(pred: np.ndarray, bits: np.ndarray, nsd_tolerance: float = 2.0,
+                spacing=None) -> Tuple[np.ndarray, np.ndarray]:
+    """(C,) Dice and the (6, C) boundary entry of (C, H, W) bool ``pred`` against
+    the packed ``bits``, as ``DiceMetric`` and ``BoundaryMetric`` compute them."""
+    pred_t, bits_t = torch.from_numpy(pred), torch.from_numpy(bits)
+    dice = dice_from_counts(dice_counts_packed(pred_t, bits_t))
+    return dice, boundary_entry(pred_t, bits_t, nsd_tolerance, spacing)
+
+
+def decode_image(rles: Sequence[str], shape: Tuple[int, int]) -> np.ndarray:
+    """(C, H, W) bool masks of one image's RLE strings."""
+    masks = np.empty((len(rles), ) + tuple(shape), bool)
+    for c, rle in enumerate(rles):
+        masks[c] = rle_decode(rle, shape)
+    return masks
+
+
+def iter_submission_masks(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE_CLASSES,
+                          only: Optional[set] = None) -> Iterator[Tuple[str, np.ndarray]]:
+    """Stream ``(name, (C, H, W) prediction)`` for the scored images (or ``only`` those)."""
+    wanted = set(plan.scored) if only is None else set(only)
+    for name, rles in read_submission_images(plan.csv_path, classes):
+        if name in wanted:
+            yield name, decode_image(rles, plan.labelled[name].shape)
+
+
+def iter_scores(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE_CLASSES,
+                nsd_tolerance: float = 2.0, spacing=None,
+                on_image: Optional[Callable[[], None]] = None) -> Iterator[ImageScore]:
+    """Score the plan's images one at a time, in CSV order."""
+    for name, pred in iter_submission_masks(plan, classes):
+        bits = ground_truth_bits(plan.labelled[name], len(classes))
+        dice, entry = score_image(pred, bits, nsd_tolerance, spacing)
+        del pred, bits
+        if on_image is not None:
+            on_image()
+        yield ImageScore(name, dice, entry)
+
+
+class PerImageWriter:
+    """Stream ``per_image.csv`` rows (``image,class,dice,hd,hd95,assd,nsd``) to a
+    temporary file renamed on success; NaN (both masks empty) is written as ''.
+
+    Args:
+        path (str): The CSV path.
+        classes (Sequence[str]): Class names in channel order.
+    """
+
+    def __init__(self, path: str, classes: Sequence[str]) -> None:
+        self.path = path
+        self.classes = list(classes)
+
+    def __enter__(self) -> 'PerImageWriter':
+        self._atomic = atomic_open(self.path, 'w', newline='')
+        self._writer = csv.writer(self._atomic.__enter__(), lineterminator='\n')
+        self._writer.writerow(PER_IMAGE_HEADER)
+        return self
+
+    def write(self, score: ImageScore) -> None:
+        """Write the image's C rows."""
+        for c, name in enumerate(self.classes):
+            values = [score.dice[c]] + [score.boundary[i, c] for i in range(len(BOUNDARY_KEYS))]
+            self._writer.writerow([score.name, name] + [_fmt(v) for v in values])
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._atomic.__exit__(exc_type, exc, tb)
+
+
+def _fmt(value: float) -> str:
+    return '' if np.isnan(value) else f'{value:.6f}'
+
+
+def per_class_summary(dice: np.ndarray, boundary: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-class Dice mean over images (N, C) and boundary summary of (N, 6, C)."""
+    summary = {'dice': dice.mean(axis=0)}
+    summary.update(summarize_boundary(boundary))
+    return summary
+
+
+def write_per_class_csv(path: str, classes: Sequence[str],
+                        summary: Dict[str, np.ndarray]) -> None:
+    """``per_class.csv``: one row per class and a ``mean`` row, written atomically."""
+    from .metrics.boundary_metric import nan_mean
+    with atomic_open(path, 'w', newline='') as f:
+        writer = csv.writer(f, lineterminator='\n')
+        writer.writerow(PER_CLASS_HEADER)
+        for c, name in enumerate(classes):
+            writer.writerow([name] + [_fmt(summary[k][c]) for k in ('dice', ) + BOUNDARY_KEYS]
+                            + [int(summary[k][c]) for k in PER_CLASS_HEADER[6:]])
+        writer.writerow(['mean'] + [_fmt(nan_mean(summary[k])) for k in ('dice', )
+                                    + BOUNDARY_KEYS] + [int(summary[k].sum())
+                                                        for k in PER_CLASS_HEADER[6:]])
