@@ -24,7 +24,7 @@ from mmseg_ext.utils.formats.rle import rle_decode, rle_runs
 from mmseg_ext.utils.formats.submission import SubmissionError, read_submission_images
 
 from .boundary import BOUNDARY_KEYS
-from .metrics.boundary_metric import boundary_entry, summarize_boundary
+from .metrics.boundary_metric import boundary_entry, nan_mean, summarize_boundary
 from .metrics.dice_metric import dice_counts_packed, dice_from_counts
 
 PER_IMAGE_HEADER = ('image', 'class', 'dice') + BOUNDARY_KEYS
@@ -239,7 +239,6 @@ def per_class_summary(dice: np.ndarray, boundary: np.ndarray) -> Dict[str, np.nd
 def write_per_class_csv(path: str, classes: Sequence[str],
                         summary: Dict[str, np.ndarray]) -> None:
     """``per_class.csv``: one row per class and a ``mean`` row, written atomically."""
-    from .metrics.boundary_metric import nan_mean
     with atomic_open(path, 'w', newline='') as f:
         writer = csv.writer(f, lineterminator='\n')
         writer.writerow(PER_CLASS_HEADER)
@@ -249,3 +248,114 @@ def write_per_class_csv(path: str, classes: Sequence[str],
         writer.writerow(['mean'] + [_fmt(nan_mean(summary[k])) for k in ('dice', )
                                     + BOUNDARY_KEYS] + [int(summary[k].sum())
                                                         for k in PER_CLASS_HEADER[6:]])
+
+
+class Evaluation(NamedTuple):
+    """A scored submission.
+
+    Args:
+        names (list): Scored image names, in CSV order.
+        dice (np.ndarray): (N, C) Dice.
+        boundary (np.ndarray): (N, 6, C) boundary entries.
+        summary (dict): :func:`per_class_summary` of them.
+    """
+    names: List[str]
+    dice: np.ndarray
+    boundary: np.ndarray
+    summary: Dict[str, np.ndarray]
+
+
+def evaluate_submission(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE_CLASSES,
+                        nsd_tolerance: float = 2.0, spacing=None,
+                        per_image_csv: Optional[str] = None,
+                        progress: bool = True) -> Evaluation:
+    """Score every image of ``plan`` (one at a time), optionally streaming
+    ``per_image.csv``, with a progress bar (count and ETA) over the images.
+
+    Raises:
+        EvaluationError: No image of the CSV has labels.
+    """
+    if not plan.scored:
+        raise EvaluationError(f'{plan.csv_path}: none of its images has labels under the '
+                              'data root; nothing to score')
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(plan.scored))
+    names, dice, boundary = [], [], []
+    writer = PerImageWriter(per_image_csv, classes) if per_image_csv else None
+    if writer is not None:
+        writer.__enter__()
+    try:
+        for score in iter_scores(plan, classes, nsd_tolerance, spacing,
+                                 on_image=bar.update if bar else None):
+            names.append(score.name)
+            dice.append(score.dice)
+            boundary.append(score.boundary)
+            if writer is not None:
+                writer.write(score)
+    except BaseException as err:
+        if writer is not None:
+            writer.__exit__(type(err), err, err.__traceback__)
+        raise
+    if writer is not None:
+        writer.__exit__(None, None, None)
+    if bar is not None:
+        print()
+    dice_arr, boundary_arr = np.stack(dice), np.stack(boundary)
+    return Evaluation(names, dice_arr, boundary_arr, per_class_summary(dice_arr, boundary_arr))
+
+
+def write_outputs(out_dir: str, classes: Sequence[str], evaluation: Evaluation) -> List[str]:
+    """``per_class.csv`` and ``per_class.png`` (Dice and NSD bars) in ``out_dir``."""
+    from mmseg_ext.visualization.bar_chart import grouped_bar_chart
+    from mmseg_ext.visualization.report import write_png
+    summary = evaluation.summary
+    csv_path = osp.join(out_dir, 'per_class.csv')
+    write_per_class_csv(csv_path, classes, summary)
+    chart = grouped_bar_chart({'Dice': summary['dice'], 'NSD': np.nan_to_num(summary['nsd'])},
+                              classes, 'Dice and NSD per class')
+    png_path = osp.join(out_dir, 'per_class.png')
+    write_png(png_path, chart[..., ::-1])
+    return [csv_path, png_path]
+
+
+def write_report(report_dir: str, plan: EvaluationPlan, evaluation: Evaluation,
+                 classes: Sequence[str] = HAND_BONE_CLASSES, count: int = 20) -> str:
+    """``report_dir/index.html`` with the worst ``count`` pairs by HD95 and by Dice
+    drawn (their images are decoded again, one at a time); returns its path."""
+    from mmseg_ext.utils.fileio.xray_io import read_xray
+    from mmseg_ext.visualization.report import pair_overlay, worst_pairs, write_png
+    from mmseg_ext.visualization.report import write_report_page
+    hd95 = evaluation.boundary[:, BOUNDARY_KEYS.index('hd95')]
+    worst = worst_pairs(evaluation.dice, hd95, count)
+    wanted: Dict[str, List[int]] = {}
+    for image_index, class_index in worst['hd95'] + worst['dice']:
+        wanted.setdefault(evaluation.names[image_index], []).append(class_index)
+    files: Dict[Tuple[str, int], Tuple[str, str]] = {}
+    for name, pred in iter_submission_masks(plan, classes, only=set(wanted)):
+        image = read_xray(plan.labelled[name].image_path)
+        bits = ground_truth_bits(plan.labelled[name], len(classes))
+        for c in sorted(set(wanted[name])):
+            stem = f'{osp.splitext(name)[0]}_{classes[c]}'
+            zoom, whole = pair_overlay(image, pred[c], ((bits >> c) & 1).astype(bool))
+            files[(name, c)] = (f'images/{stem}_zoom.png', f'images/{stem}_whole.png')
+            write_png(osp.join(report_dir, files[(name, c)][0]), zoom)
+            write_png(osp.join(report_dir, files[(name, c)][1]), whole)
+        del pred, bits
+    galleries = []
+    for key, heading in (('hd95', f'{count} worst by HD95'), ('dice', f'{count} worst by Dice')):
+        items = []
+        for i, c in worst[key]:
+            name = evaluation.names[i]
+            caption = (f'{name} / {classes[c]}: Dice {evaluation.dice[i, c]:.3f}, '
+                       f'HD95 {hd95[i, c]:.1f} px')
+            items.append(files[(name, c)] + (caption, ))
+        galleries.append((heading, items))
+    notes = [f'{len(evaluation.names)} images scored from {plan.csv_path}.',
+             f'Mean Dice {evaluation.summary["dice"].mean():.4f}, mean HD95 '
+             f'{nan_mean(evaluation.summary["hd95"]):.2f} px; misses '
+             f'{int(evaluation.summary["misses"].sum())}, hallucinations '
+             f'{int(evaluation.summary["hallucinations"].sum())}.']
+    return write_report_page(report_dir, 'Submission report', classes, evaluation.summary,
+                             galleries, notes)
