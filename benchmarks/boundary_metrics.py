@@ -87,7 +87,8 @@ def main() -> None:
     from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, boundary_metrics
     pred, gt = phantom_pair(args.size)
     print(f'{pred.shape[0]} classes at {args.size}x{args.size}, torch threads '
-          f'{torch.get_num_threads()}, cv2 threads {cv2.getNumThreads()}, MONAI {monai.__version__}')
+          f'{torch.get_num_threads()}, cv2 threads {cv2.getNumThreads()}, '
+          f'MONAI {monai.__version__}')
     ours = boundary_metrics(pred, gt, args.tolerance)
     start = time.perf_counter()
     oracle = {k: v.double().numpy() for k, v in monai_metrics(pred, gt, args.tolerance).items()}

@@ -23,10 +23,11 @@ Definitions (MONAI's, in pixels unless a spacing is given):
 Each class is measured on the crop of the union of both masks' bounding
 boxes (every edge pixel lies in it, so the distances are exact), padded by
 one background pixel for the erosion; no full-size plane is copied or
-converted. Torch tensors on a GPU have their boxes found on the device and
-only the crops copied to the host.
+converted. A packed ground truth (one integer map, a bit per class) gives
+all boxes from one pass and is never unpacked. Torch tensors on a GPU have
+their boxes found on the device and only the crops copied to the host.
 """
-from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -125,11 +126,53 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
 
 
-def _pair_metrics(pred: Plane, gt: Plane, box: Box, tolerance: float,
+class _Planes:
+    """Masks given as (C, H, W) planes (numpy or torch)."""
+
+    def __init__(self, masks: Plane) -> None:
+        self.masks = masks
+
+    def box(self, c: int) -> Optional[Box]:
+        return mask_box(self.masks[c])
+
+    def padded_crop(self, c: int, box: Box) -> np.ndarray:
+        return _padded_crop(self.masks[c], box)
+
+
+class _PackedBits:
+    """Masks given as one (H, W) integer map with bit ``c`` set inside class ``c``.
+
+    Every class's box comes from one OR over the rows and one over the
+    columns; a crop's plane is formed only inside its box.
+    """
+
+    def __init__(self, bits: Plane) -> None:
+        if isinstance(bits, torch.Tensor):
+            bits = bits.detach().cpu().numpy()
+        self.bits = np.asarray(bits)
+        if self.bits.ndim != 2 or self.bits.dtype.kind not in 'iu':
+            raise ValueError(f'a packed ground truth must be an (H, W) integer bit map, got '
+                             f'{self.bits.dtype} {self.bits.shape}')
+        self.rows = np.bitwise_or.reduce(self.bits, axis=1)
+        self.cols = np.bitwise_or.reduce(self.bits, axis=0)
+
+    def box(self, c: int) -> Optional[Box]:
+        rows = np.flatnonzero((self.rows >> c) & 1)
+        if not rows.size:
+            return None
+        cols = np.flatnonzero((self.cols >> c) & 1)
+        return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+    def padded_crop(self, c: int, box: Box) -> np.ndarray:
+        y0, y1, x0, x1 = box
+        out = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
+        out[1:-1, 1:-1] = (self.bits[y0:y1, x0:x1] >> c) & 1
+        return out
+
+
+def _pair_metrics(pred_edges: np.ndarray, gt_edges: np.ndarray, tolerance: float,
                   spacing: Tuple[float, float]) -> Tuple[float, float, float, float]:
-    """(hd, hd95, assd, nsd) of two non-empty masks measured on ``box``."""
-    pred_edges = mask_edges(_padded_crop(pred, box))
-    gt_edges = mask_edges(_padded_crop(gt, box))
+    """(hd, hd95, assd, nsd) of two non-empty edge sets on one crop."""
     pred_to_gt = _distances_to(gt_edges, pred_edges, spacing)
     gt_to_pred = _distances_to(pred_edges, gt_edges, spacing)
     hd = max(pred_to_gt.max(), gt_to_pred.max())
@@ -140,49 +183,59 @@ def _pair_metrics(pred: Plane, gt: Plane, box: Box, tolerance: float,
     return float(hd), float(hd95), float(assd), within / total
 
 
+def _measure(pred, gt, num_classes: int, shape: Tuple[int, int], nsd_tolerance: float,
+             spacing: Spacing) -> BoundaryResult:
+    """Class by class over two mask sources (:class:`_Planes` or :class:`_PackedBits`)."""
+    row, col = parse_spacing(spacing)
+    if not np.isfinite(nsd_tolerance) or nsd_tolerance < 0:
+        raise ValueError(f'nsd_tolerance must be a finite number >= 0, got {nsd_tolerance!r}')
+    diagonal = float(np.hypot(shape[0] * row, shape[1] * col))
+    values = np.empty((num_classes, 4), np.float64)
+    pred_present = np.zeros(num_classes, bool)
+    gt_present = np.zeros(num_classes, bool)
+    for c in range(num_classes):
+        pred_box, gt_box = pred.box(c), gt.box(c)
+        pred_present[c], gt_present[c] = pred_box is not None, gt_box is not None
+        if pred_box is None and gt_box is None:
+            values[c] = np.nan
+        elif pred_box is None or gt_box is None:
+            values[c] = (diagonal, diagonal, diagonal, 0.0)
+        else:
+            box = _union(pred_box, gt_box)
+            values[c] = _pair_metrics(mask_edges(pred.padded_crop(c, box)),
+                                      mask_edges(gt.padded_crop(c, box)), nsd_tolerance,
+                                      (row, col))
+    metrics = {key: values[:, i].copy() for i, key in enumerate(BOUNDARY_KEYS)}
+    return BoundaryResult(metrics, pred_present, gt_present)
+
+
 def _check_shapes(pred_shape: Sequence[int], gt_shape: Sequence[int]) -> None:
     if tuple(pred_shape) != tuple(gt_shape) or len(pred_shape) != 3:
         raise ValueError(f'boundary metrics need (C, H, W) prediction and ground truth of one '
                          f'shape, got {tuple(pred_shape)} and {tuple(gt_shape)}')
 
 
-def boundary_metrics_planes(pred_planes: Iterable[Plane], gt_planes: Iterable[Plane],
-                            shape: Tuple[int, int], nsd_tolerance: float = 2.0,
-                            spacing: Spacing = None) -> BoundaryResult:
-    """:func:`boundary_metrics` over one (H, W) plane per class at a time.
+def boundary_result(pred: Plane, gt: Plane, nsd_tolerance: float = 2.0,
+                    spacing: Spacing = None) -> BoundaryResult:
+    """:func:`boundary_metrics` with which masks were present (for miss counts)."""
+    _check_shapes(pred.shape, gt.shape)
+    return _measure(_Planes(pred), _Planes(gt), pred.shape[0], tuple(pred.shape[1:]),
+                    nsd_tolerance, spacing)
 
-    ``gt_planes`` may be a generator (e.g. planes unpacked one by one from a
-    bit map), so no (C, H, W) ground truth need exist.
 
-    Args:
-        pred_planes (Iterable): (H, W) bool predicted masks, one per class.
-        gt_planes (Iterable): (H, W) bool true masks, one per class.
-        shape (tuple): (H, W) of the image (for the diagonal).
-        nsd_tolerance (float): NSD tolerance, in spacing units.
-        spacing: Pixel spacing, a scalar or (row, column); None is 1 pixel.
+def boundary_result_packed(pred: Plane, bits: Plane, nsd_tolerance: float = 2.0,
+                           spacing: Spacing = None) -> BoundaryResult:
+    """:func:`boundary_result` against a packed (H, W) integer ground truth in which
+    bit ``c`` is class ``c`` (the dataset's map), without unpacking it.
 
-    Returns:
-        BoundaryResult: The metrics and which masks were present.
+    Raises:
+        ValueError: ``bits`` not an (H, W) integer map of the prediction's size.
     """
-    row, col = parse_spacing(spacing)
-    if not np.isfinite(nsd_tolerance) or nsd_tolerance < 0:
-        raise ValueError(f'nsd_tolerance must be a finite number >= 0, got {nsd_tolerance!r}')
-    diagonal = float(np.hypot(shape[0] * row, shape[1] * col))
-    rows, pred_present, gt_present = [], [], []
-    for pred, gt in zip(pred_planes, gt_planes):
-        pred_box, gt_box = mask_box(pred), mask_box(gt)
-        pred_present.append(pred_box is not None)
-        gt_present.append(gt_box is not None)
-        if pred_box is None and gt_box is None:
-            rows.append((np.nan, ) * 4)
-        elif pred_box is None or gt_box is None:
-            rows.append((diagonal, diagonal, diagonal, 0.0))
-        else:
-            rows.append(_pair_metrics(pred, gt, _union(pred_box, gt_box), nsd_tolerance,
-                                      (row, col)))
-    values = np.asarray(rows, np.float64).reshape(-1, 4)
-    metrics = {key: values[:, i].copy() for i, key in enumerate(BOUNDARY_KEYS)}
-    return BoundaryResult(metrics, np.asarray(pred_present, bool), np.asarray(gt_present, bool))
+    if len(pred.shape) != 3 or tuple(bits.shape) != tuple(pred.shape[1:]):
+        raise ValueError(f'boundary metrics need a (C, H, W) prediction and an (H, W) bit map '
+                         f'of its size, got {tuple(pred.shape)} and {tuple(bits.shape)}')
+    return _measure(_Planes(pred), _PackedBits(bits), pred.shape[0], tuple(pred.shape[1:]),
+                    nsd_tolerance, spacing)
 
 
 def boundary_metrics(pred: Plane, gt: Plane, nsd_tolerance: float = 2.0,
@@ -209,6 +262,4 @@ def boundary_metrics(pred: Plane, gt: Plane, nsd_tolerance: float = 2.0,
         ValueError: Shapes that differ or are not (C, H, W); a bad spacing or
             tolerance.
     """
-    _check_shapes(pred.shape, gt.shape)
-    return boundary_metrics_planes(pred, gt, tuple(pred.shape[1:]), nsd_tolerance,
-                                   spacing).metrics
+    return boundary_result(pred, gt, nsd_tolerance, spacing).metrics

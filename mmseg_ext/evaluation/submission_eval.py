@@ -11,6 +11,7 @@ time.
 """
 import csv
 import os.path as osp
+from contextlib import nullcontext
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -123,9 +124,9 @@ def plan_evaluation(csv_path: str, data_root: str,
     Raises:
         EvaluationError: The first problem, naming the file (and line).
     """
+    labelled = labelled_images(data_root)
     if not osp.isfile(csv_path):
         raise EvaluationError(f'{csv_path}: submission CSV not found')
-    labelled = labelled_images(data_root)
     names: List[str] = []
     seen = set()
     try:
@@ -283,10 +284,7 @@ def evaluate_submission(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE
         from mmengine.utils import ProgressBar
         bar = ProgressBar(len(plan.scored))
     names, dice, boundary = [], [], []
-    writer = PerImageWriter(per_image_csv, classes) if per_image_csv else None
-    if writer is not None:
-        writer.__enter__()
-    try:
+    with (PerImageWriter(per_image_csv, classes) if per_image_csv else nullcontext()) as writer:
         for score in iter_scores(plan, classes, nsd_tolerance, spacing,
                                  on_image=bar.update if bar else None):
             names.append(score.name)
@@ -294,12 +292,6 @@ def evaluate_submission(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE
             boundary.append(score.boundary)
             if writer is not None:
                 writer.write(score)
-    except BaseException as err:
-        if writer is not None:
-            writer.__exit__(type(err), err, err.__traceback__)
-        raise
-    if writer is not None:
-        writer.__exit__(None, None, None)
     if bar is not None:
         print()
     dice_arr, boundary_arr = np.stack(dice), np.stack(boundary)

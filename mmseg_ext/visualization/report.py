@@ -56,10 +56,13 @@ def _draw(image: np.ndarray, pred: np.ndarray, gt: np.ndarray, thickness: int) -
 
 
 def _resize(image: np.ndarray, pred: np.ndarray, gt: np.ndarray, scale: float):
-    size = (max(1, int(round(image.shape[1] * scale))), max(1, int(round(image.shape[0] * scale))))
-    near = lambda m: cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0  # noqa: E731,E501
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1
-                      else cv2.INTER_LINEAR), near(pred), near(gt)
+    """Image (area or linear) and masks (nearest) scaled by ``scale``."""
+    size = (max(1, int(round(image.shape[1] * scale))),
+            max(1, int(round(image.shape[0] * scale))))
+    masks = [cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+             for m in (pred, gt)]
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return (cv2.resize(image, size, interpolation=interpolation), *masks)
 
 
 def pair_overlay(image: np.ndarray, pred: np.ndarray, gt: np.ndarray,

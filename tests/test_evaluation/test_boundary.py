@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, boundary_metrics
+from mmseg_ext.evaluation.boundary import (BOUNDARY_KEYS, boundary_metrics, boundary_result,
+                                          boundary_result_packed)
 
 monai_metrics = pytest.importorskip('monai.metrics', reason='MONAI (requirements/tests.txt)')
 
@@ -169,3 +170,20 @@ def test_bad_arguments_are_named(bad):
 def test_shape_mismatch_is_named():
     with pytest.raises(ValueError, match=r'\(2, 8, 8\) and \(2, 8, 9\)'):
         boundary_metrics(np.zeros((2, 8, 8), bool), np.zeros((2, 8, 9), bool))
+
+
+def test_packed_ground_truth_equals_planes():
+    rng = np.random.default_rng(11)
+    gt = np.stack([_blobs(rng, 50, 70) for _ in range(6)])
+    pred = np.stack([_variant(rng, g) for g in gt])
+    gt[1] = False
+    pred[2] = False
+    bits = np.zeros(gt.shape[1:], np.int32)
+    for c in range(gt.shape[0]):
+        bits |= gt[c].astype(np.int32) << c
+    planes = boundary_result(pred, gt)
+    packed = boundary_result_packed(torch.from_numpy(pred), torch.from_numpy(bits))
+    for key in BOUNDARY_KEYS:
+        np.testing.assert_array_equal(planes.metrics[key], packed.metrics[key])
+    np.testing.assert_array_equal(packed.gt_present, gt.any(axis=(1, 2)))
+    np.testing.assert_array_equal(packed.pred_present, pred.any(axis=(1, 2)))

@@ -9,7 +9,7 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, boundary_metrics_planes
+from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, boundary_result_packed
 
 # Rows of one sample's (6, C) entry: the four metrics, then presence.
 _PRED_PRESENT, _GT_PRESENT = 4, 5
@@ -18,12 +18,9 @@ _PRED_PRESENT, _GT_PRESENT = 4, 5
 def boundary_entry(pred: torch.Tensor, bits: torch.Tensor, nsd_tolerance: float = 2.0,
                    spacing=None) -> np.ndarray:
     """(6, C) float64: hd, hd95, assd, nsd, prediction present, ground truth present,
-    from (C, H, W) bool ``pred`` and the packed (H, W) ground truth ``bits`` (each
-    class's plane is formed, measured and dropped)."""
-    bits = bits.to(pred.device)
-    planes = (((bits >> c) & 1).bool() for c in range(pred.shape[0]))
-    result = boundary_metrics_planes(pred.bool(), planes, tuple(pred.shape[1:]),
-                                     nsd_tolerance, spacing)
+    from (C, H, W) bool ``pred`` and the packed (H, W) ground truth ``bits`` (never
+    unpacked: each class is cropped from it)."""
+    result = boundary_result_packed(pred.bool(), bits, nsd_tolerance, spacing)
     return np.concatenate([np.stack([result.metrics[k] for k in BOUNDARY_KEYS]),
                            np.stack([result.pred_present, result.gt_present])]).astype(np.float64)
 
