@@ -6,8 +6,9 @@ spur, one missed and one hallucinated. Ours: one
 ``boundary_metrics(pred, gt)`` call (HD, HD95, ASSD, NSD together). MONAI:
 ``compute_hausdorff_distance`` (max and 95th percentile),
 ``compute_average_surface_distance(symmetric=True)`` and
-``compute_surface_dice``, the four calls that give the same values. The
-finite values of both are compared too.
+``compute_surface_dice``, the four calls that give the same values (run
+once: they take seconds), and MONAI's HD95 call alone. The finite values of
+both are compared too.
 
     python benchmarks/boundary_metrics.py [--size 2048] [--repeats 3]
 """
@@ -76,6 +77,16 @@ def monai_metrics(pred: np.ndarray, gt: np.ndarray, tol: float) -> dict:
         }
 
 
+def monai_hd95(pred: np.ndarray, gt: np.ndarray) -> torch.Tensor:
+    """MONAI's HD95 alone (one of the four calls)."""
+    from monai.metrics import compute_hausdorff_distance
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return compute_hausdorff_distance(torch.from_numpy(pred[None]).float(),
+                                          torch.from_numpy(gt[None]).float(),
+                                          include_background=True, percentile=95)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--size', type=int, default=2048)
@@ -94,15 +105,18 @@ def main() -> None:
     oracle = {k: v.double().numpy() for k, v in monai_metrics(pred, gt, args.tolerance).items()}
     t_monai = time.perf_counter() - start
     t_ours = best_of(lambda: boundary_metrics(pred, gt, args.tolerance), args.repeats)
-    t_monai = min(t_monai, best_of(lambda: monai_metrics(pred, gt, args.tolerance),
-                                   args.repeats - 1) if args.repeats > 1 else t_monai)
+    start = time.perf_counter()
+    monai_hd95(pred, gt)
+    t_hd95 = time.perf_counter() - start
     for key in BOUNDARY_KEYS:
         finite = np.isfinite(oracle[key])
         diff = float(np.abs(ours[key][finite] - oracle[key][finite]).max(initial=0))
         print(f'{key}: {int(finite.sum())} finite values compared, largest difference {diff:.2e}')
-    print(f'ours:  {t_ours:.3f} s per image (best of {args.repeats})')
-    print(f'MONAI: {t_monai:.3f} s per image (best of {args.repeats})')
-    print(f'ratio: {t_monai / t_ours:.1f}x')
+    print(f'ours (all four metrics): {t_ours:.3f} s per image (best of {args.repeats})')
+    print(f'MONAI (all four metrics, four calls): {t_monai:.3f} s per image; ratio '
+          f'{t_monai / t_ours:.1f}x')
+    print(f'MONAI (HD95 alone, one call): {t_hd95:.3f} s per image; ratio '
+          f'{t_hd95 / t_ours:.1f}x')
 
 
 if __name__ == '__main__':

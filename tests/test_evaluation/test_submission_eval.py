@@ -27,7 +27,8 @@ def dataset_ground_truth(data_root: str) -> dict:
 
 
 def perturbed(gt: np.ndarray, index: int) -> np.ndarray:
-    """A prediction: some bones shifted, dilated, eroded, one missed."""
+    """A prediction: some bones shifted, dilated, eroded (small ones may vanish),
+    one dropped."""
     pred = gt.copy()
     kernel = np.ones((3, 3), np.uint8)
     for c in range(pred.shape[0]):
@@ -102,7 +103,10 @@ def test_dice_equals_dice_metric_and_numpy(scored):
     assert result.summary['dice'].mean() < 1.0
     from_boundary = boundary.compute_metrics(boundary.results)
     assert np.nanmean(result.summary['hd95']) == pytest.approx(from_boundary['mHD95'])
-    assert from_boundary['misses'] == int(result.summary['misses'].sum()) == len(preds)
+    misses = sum(int((g.any(axis=(1, 2)) & ~preds[n].any(axis=(1, 2))).sum())
+                 for n, g in gt.items() if n in preds)
+    assert misses >= len(preds)  # perturbed() drops one bone per image
+    assert from_boundary['misses'] == int(result.summary['misses'].sum()) == misses
     first = boundary_metrics(preds[result.names[0]], gt[result.names[0]])
     for i, key in enumerate(BOUNDARY_KEYS):
         np.testing.assert_array_equal(result.boundary[0, i], first[key])
@@ -133,7 +137,7 @@ def _rewrite(src: str, dst: str, edit) -> str:
     (lambda ls: ls[:1] + ls[2:], 'does not have the 29 classes in order'),
     (lambda ls: ls[:1] + [ls[1].rsplit(',', 1)[0] + ',5 3 6 2'] + ls[2:],
      'bad RLE for .*/finger-1: RLE runs must be increasing'),
-    (lambda ls: ls[:1] + [ls[1].rsplit(',', 1)[0] + ',1 999999999'] + ls[2:],
+    (lambda ls: ls[:1] + [ls[1].rsplit(',', 1)[0] + ',1 99999999'] + ls[2:],
      'bad RLE for .*/finger-1: RLE run ends at pixel'),
     (lambda ls: ls + ls[1:30], 'appears in two places'),
 ])
