@@ -126,24 +126,41 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
 
 
-class _Planes:
-    """Masks given as (C, H, W) planes (numpy or torch)."""
+class PlaneMasks:
+    """Masks given as (C, H, W) planes (numpy or torch); boxes are cached.
+
+    Args:
+        masks (np.ndarray | Tensor): (C, H, W) bool masks.
+    """
 
     def __init__(self, masks: Plane) -> None:
         self.masks = masks
+        self._boxes: Dict[int, Optional[Box]] = {}
 
     def box(self, c: int) -> Optional[Box]:
-        return mask_box(self.masks[c])
+        """Class ``c``'s bounding box, None when empty."""
+        if c not in self._boxes:
+            self._boxes[c] = mask_box(self.masks[c])
+        return self._boxes[c]
+
+    def crop(self, c: int, box: Box) -> np.ndarray:
+        """Class ``c`` inside ``box`` as a bool numpy array."""
+        y0, y1, x0, x1 = box
+        return _as_numpy(self.masks[c][y0:y1, x0:x1])
 
     def padded_crop(self, c: int, box: Box) -> np.ndarray:
+        """:meth:`crop` as uint8 0/1 with one background pixel around it."""
         return _padded_crop(self.masks[c], box)
 
 
-class _PackedBits:
+class PackedMasks:
     """Masks given as one (H, W) integer map with bit ``c`` set inside class ``c``.
 
     Every class's box comes from one OR over the rows and one over the
-    columns; a crop's plane is formed only inside its box.
+    columns; a class's plane is formed only inside a box.
+
+    Args:
+        bits (np.ndarray | Tensor): (H, W) integer bit map.
     """
 
     def __init__(self, bits: Plane) -> None:
@@ -157,13 +174,20 @@ class _PackedBits:
         self.cols = np.bitwise_or.reduce(self.bits, axis=0)
 
     def box(self, c: int) -> Optional[Box]:
+        """Class ``c``'s bounding box, None when empty."""
         rows = np.flatnonzero((self.rows >> c) & 1)
         if not rows.size:
             return None
         cols = np.flatnonzero((self.cols >> c) & 1)
         return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
+    def crop(self, c: int, box: Box) -> np.ndarray:
+        """Class ``c`` inside ``box`` as a bool numpy array."""
+        y0, y1, x0, x1 = box
+        return ((self.bits[y0:y1, x0:x1] >> c) & 1).astype(bool)
+
     def padded_crop(self, c: int, box: Box) -> np.ndarray:
+        """:meth:`crop` as uint8 0/1 with one background pixel around it."""
         y0, y1, x0, x1 = box
         out = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
         out[1:-1, 1:-1] = (self.bits[y0:y1, x0:x1] >> c) & 1
@@ -185,7 +209,7 @@ def _pair_metrics(pred_edges: np.ndarray, gt_edges: np.ndarray, tolerance: float
 
 def _measure(pred, gt, num_classes: int, shape: Tuple[int, int], nsd_tolerance: float,
              spacing: Spacing) -> BoundaryResult:
-    """Class by class over two mask sources (:class:`_Planes` or :class:`_PackedBits`)."""
+    """Class by class over two mask sources (:class:`PlaneMasks`, :class:`PackedMasks`)."""
     row, col = parse_spacing(spacing)
     if not np.isfinite(nsd_tolerance) or nsd_tolerance < 0:
         raise ValueError(f'nsd_tolerance must be a finite number >= 0, got {nsd_tolerance!r}')
@@ -219,23 +243,28 @@ def boundary_result(pred: Plane, gt: Plane, nsd_tolerance: float = 2.0,
                     spacing: Spacing = None) -> BoundaryResult:
     """:func:`boundary_metrics` with which masks were present (for miss counts)."""
     _check_shapes(pred.shape, gt.shape)
-    return _measure(_Planes(pred), _Planes(gt), pred.shape[0], tuple(pred.shape[1:]),
+    return _measure(PlaneMasks(pred), PlaneMasks(gt), pred.shape[0], tuple(pred.shape[1:]),
                     nsd_tolerance, spacing)
 
 
-def boundary_result_packed(pred: Plane, bits: Plane, nsd_tolerance: float = 2.0,
-                           spacing: Spacing = None) -> BoundaryResult:
+def boundary_result_packed(pred: Union[Plane, PlaneMasks], bits: Union[Plane, PackedMasks],
+                           nsd_tolerance: float = 2.0, spacing: Spacing = None
+                           ) -> BoundaryResult:
     """:func:`boundary_result` against a packed (H, W) integer ground truth in which
-    bit ``c`` is class ``c`` (the dataset's map), without unpacking it.
+    bit ``c`` is class ``c`` (the dataset's map), without unpacking it. Either
+    argument may be a ready :class:`PlaneMasks` / :class:`PackedMasks` (their
+    boxes are then shared with other counts).
 
     Raises:
         ValueError: ``bits`` not an (H, W) integer map of the prediction's size.
     """
-    if len(pred.shape) != 3 or tuple(bits.shape) != tuple(pred.shape[1:]):
+    pred = pred if isinstance(pred, PlaneMasks) else PlaneMasks(pred)
+    gt = bits if isinstance(bits, PackedMasks) else PackedMasks(bits)
+    shape = tuple(pred.masks.shape)
+    if len(shape) != 3 or gt.bits.shape != shape[1:]:
         raise ValueError(f'boundary metrics need a (C, H, W) prediction and an (H, W) bit map '
-                         f'of its size, got {tuple(pred.shape)} and {tuple(bits.shape)}')
-    return _measure(_Planes(pred), _PackedBits(bits), pred.shape[0], tuple(pred.shape[1:]),
-                    nsd_tolerance, spacing)
+                         f'of its size, got {shape} and {gt.bits.shape}')
+    return _measure(pred, gt, shape[0], shape[1:], nsd_tolerance, spacing)
 
 
 def boundary_metrics(pred: Plane, gt: Plane, nsd_tolerance: float = 2.0,

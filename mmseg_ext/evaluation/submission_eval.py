@@ -1,8 +1,9 @@
 """A submission CSV scored against the polygon labels of a data root, image by image.
 
 The competition Dice (per image and class, 1 when both masks are empty;
-averaged over images, then classes) is computed by the same functions as
-:class:`~mmseg_ext.evaluation.DiceMetric`, and the ground truth is rasterised
+averaged over images, then classes) has the counts and formula of
+:class:`~mmseg_ext.evaluation.DiceMetric` (counted inside each class's boxes,
+so equal to its counts), and the ground truth is rasterised
 by the same transform as the dataset's (``LoadHandBoneAnnotations`` at the
 size read from the image file), so a submission scores what validation
 reports for the same masks. Boundary metrics come from
@@ -15,7 +16,6 @@ from contextlib import nullcontext
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
@@ -24,9 +24,10 @@ from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.rle import rle_decode, rle_runs
 from mmseg_ext.utils.formats.submission import SubmissionError, read_submission_images
 
-from .boundary import BOUNDARY_KEYS
-from .metrics.boundary_metric import boundary_entry, nan_mean, summarize_boundary
-from .metrics.dice_metric import dice_counts_packed, dice_from_counts
+from .boundary import (BOUNDARY_KEYS, Box, PackedMasks, PlaneMasks,
+                       boundary_result_packed)
+from .metrics.boundary_metric import boundary_entry_from, nan_mean, summarize_boundary
+from .metrics.dice_metric import dice_from_counts
 
 PER_IMAGE_HEADER = ('image', 'class', 'dice') + BOUNDARY_KEYS
 PER_CLASS_HEADER = ('class', 'dice') + BOUNDARY_KEYS + ('misses', 'hallucinations',
@@ -158,13 +159,36 @@ def ground_truth_bits(image: LabelledImage, num_classes: int) -> np.ndarray:
     return results['gt_seg_map']
 
 
+def _intersect(a: Box, b: Box) -> Optional[Box]:
+    box = max(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
+    return box if box[0] < box[1] and box[2] < box[3] else None
+
+
+def dice_counts_in_boxes(pred: PlaneMasks, gt: PackedMasks, num_classes: int) -> np.ndarray:
+    """(3, C) int64 |P∩G|, |P|, |G| per class, the counts of
+    :func:`~mmseg_ext.evaluation.metrics.dice_metric.dice_counts_packed`, counted
+    inside each class's boxes only (a bone covers a small part of the image)."""
+    counts = np.zeros((3, num_classes), np.int64)
+    for c in range(num_classes):
+        pred_box, gt_box = pred.box(c), gt.box(c)
+        if pred_box is not None:
+            counts[1, c] = np.count_nonzero(pred.crop(c, pred_box))
+        if gt_box is not None:
+            counts[2, c] = np.count_nonzero(gt.crop(c, gt_box))
+        both = _intersect(pred_box, gt_box) if pred_box and gt_box else None
+        if both is not None:
+            counts[0, c] = np.count_nonzero(pred.crop(c, both) & gt.crop(c, both))
+    return counts
+
+
 def score_image(pred: np.ndarray, bits: np.ndarray, nsd_tolerance: float = 2.0,
                 spacing=None) -> Tuple[np.ndarray, np.ndarray]:
-    """(C,) Dice and the (6, C) boundary entry of (C, H, W) bool ``pred`` against
-    the packed ``bits``, as ``DiceMetric`` and ``BoundaryMetric`` compute them."""
-    pred_t, bits_t = torch.from_numpy(pred), torch.from_numpy(bits)
-    dice = dice_from_counts(dice_counts_packed(pred_t, bits_t))
-    return dice, boundary_entry(pred_t, bits_t, nsd_tolerance, spacing)
+    """(C,) Dice (``DiceMetric``'s counts and formula) and the (6, C) boundary entry
+    (``BoundaryMetric``'s) of (C, H, W) bool ``pred`` against the packed ``bits``."""
+    pred_masks, gt_masks = PlaneMasks(pred), PackedMasks(bits)
+    dice = dice_from_counts(dice_counts_in_boxes(pred_masks, gt_masks, pred.shape[0]))
+    result = boundary_result_packed(pred_masks, gt_masks, nsd_tolerance, spacing)
+    return dice, boundary_entry_from(result)
 
 
 def decode_image(rles: Sequence[str], shape: Tuple[int, int]) -> np.ndarray:

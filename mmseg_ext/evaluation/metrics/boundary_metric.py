@@ -9,7 +9,7 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, boundary_result_packed
+from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, BoundaryResult, boundary_result_packed
 
 # Rows of one sample's (6, C) entry: the four metrics, then presence.
 _PRED_PRESENT, _GT_PRESENT = 4, 5
@@ -20,7 +20,11 @@ def boundary_entry(pred: torch.Tensor, bits: torch.Tensor, nsd_tolerance: float 
     """(6, C) float64: hd, hd95, assd, nsd, prediction present, ground truth present,
     from (C, H, W) bool ``pred`` and the packed (H, W) ground truth ``bits`` (never
     unpacked: each class is cropped from it)."""
-    result = boundary_result_packed(pred.bool(), bits, nsd_tolerance, spacing)
+    return boundary_entry_from(boundary_result_packed(pred.bool(), bits, nsd_tolerance, spacing))
+
+
+def boundary_entry_from(result: BoundaryResult) -> np.ndarray:
+    """The (6, C) entry of a :class:`BoundaryResult`."""
     return np.concatenate([np.stack([result.metrics[k] for k in BOUNDARY_KEYS]),
                            np.stack([result.pred_present, result.gt_present])]).astype(np.float64)
 
