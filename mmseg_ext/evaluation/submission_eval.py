@@ -21,7 +21,7 @@ from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.fileio.file_scan import IMAGE_SUFFIXES, paths_by_name, scan_files
 from mmseg_ext.utils.fileio.xray_io import read_xray_shape
-from mmseg_ext.utils.formats.rle import rle_decode, rle_runs
+from mmseg_ext.utils.formats.rle import rle_decode_into, rle_runs
 from mmseg_ext.utils.formats.submission import SubmissionError, read_submission_images
 
 from .boundary import (BOUNDARY_KEYS, Box, PackedMasks, PlaneMasks,
@@ -195,7 +195,7 @@ def decode_image(rles: Sequence[str], shape: Tuple[int, int]) -> np.ndarray:
     """(C, H, W) bool masks of one image's RLE strings."""
     masks = np.empty((len(rles), ) + tuple(shape), bool)
     for c, rle in enumerate(rles):
-        masks[c] = rle_decode(rle, shape)
+        rle_decode_into(rle, masks[c])
     return masks
 
 
