@@ -94,13 +94,18 @@ def main() -> None:
         csv_path = make_data(tmp, args.images, args.size, args.distinct)
         masks_mb = 29 * args.size ** 2 / 2**20
         imports = peak_rss_mb('--help')
-        print(f'one image\'s masks: {masks_mb:.0f} MB; imports alone: {imports:.0f} MB')
+        print(f'one image\'s masks: {masks_mb:.0f} MB; peak RSS of the imports alone '
+              f'(--help): {imports:.0f} MB; limit: imports + masks + 300 MB = '
+              f'{imports + masks_mb + 300:.0f} MB')
+        peaks = {}
         for n in sorted({min(4, args.images), args.images}):
             path = csv_path if n == args.images else head_csv(csv_path, n)
-            peak = peak_rss_mb(path, '--data-root', tmp, '--out-dir', osp.join(tmp, f'out{n}'),
-                               '--no-progress')
-            print(f'{n} images: peak RSS {peak:.0f} MB, {peak - imports:.0f} MB over the '
-                  f'imports ({peak - imports - masks_mb:.0f} MB over one image\'s masks)')
+            peaks[n] = peak_rss_mb(path, '--data-root', tmp, '--out-dir',
+                                   osp.join(tmp, f'out{n}'), '--no-progress')
+            print(f'{n} images: peak RSS {peaks[n]:.0f} MB ({peaks[n] - imports:+.0f} MB over '
+                  f'the imports\' peak)')
+        print(f'growth from {min(peaks)} to {max(peaks)} images: '
+              f'{peaks[max(peaks)] - peaks[min(peaks)]:+.0f} MB')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
