@@ -181,6 +181,16 @@ fi
 # tests/test_deploy with them instead of skipping it.
 if [ "${1:-}" = test ]; then
   "${PIP[@]}" -r requirements/deploy.txt
+  # Headless Chromium opens the HTML report of tools/evaluate.py in its test.
+  if ! command -v chromium >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      log "installing chromium (apt-get) for the HTML report test"
+      { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+        || log "chromium did not install: the HTML report test will be skipped"
+    else
+      log "no chromium (and no apt-get as root to install it): the HTML report test will be skipped"
+    fi
+  fi
 fi
 # Non-editable install: puts tools/ and configs/ under mmseg_ext/.mim for `mim run` (openmim
 # cannot find them in a PEP 660 editable install).

@@ -7,6 +7,7 @@ from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
+from mmseg_ext.evaluation.boundary import boundary_metrics
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.masks.bitmask import unpack_bits
 
@@ -15,8 +16,10 @@ from .panels import prediction_figure
 
 def masks_figure(image: np.ndarray, pred: torch.Tensor, gt: Optional[torch.Tensor],
                  classes: Sequence[str], palette: Sequence[Sequence[int]], name: str,
-                 findings: Sequence = ()) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """Predicted (and true) masks drawn by :func:`prediction_figure`, and the per-class Dice.
+                 findings: Sequence = ()
+                 ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """Predicted (and true) masks drawn by :func:`prediction_figure`, and the per-class
+    Dice and HD95 (pixels; mean Dice and HD95 in the prediction's title).
 
     Args:
         image (np.ndarray): (H, W) uint8 X-ray.
@@ -28,12 +31,16 @@ def masks_figure(image: np.ndarray, pred: torch.Tensor, gt: Optional[torch.Tenso
         findings (Sequence): Anatomical findings to outline on the prediction.
 
     Returns:
-        tuple: (H', W', 3) RGB figure; (C,) Dice, or None without ground truth.
+        tuple: (H', W', 3) RGB figure; (C,) Dice and (C,) HD95, or None and
+        None without ground truth.
     """
-    dice = None if gt is None else dice_from_counts(dice_counts(pred, gt))
+    dice = hd95 = None
+    if gt is not None:
+        dice = dice_from_counts(dice_counts(pred, gt))
+        hd95 = boundary_metrics(pred.bool(), gt.bool())['hd95']
     figure = prediction_figure(image, pred.numpy().astype(bool), classes, palette, name,
-                               None if gt is None else gt.numpy(), findings, dice)
-    return figure, dice
+                               None if gt is None else gt.numpy(), findings, dice, hd95)
+    return figure, dice, hd95
 
 
 @VISUALIZERS.register_module()
@@ -81,7 +88,7 @@ class MultiLabelSegVisualizer(SegLocalVisualizer):
             gt = unpack_bits(data_sample.gt_sem_seg.data[0].cpu(), len(classes))
         if pred is None:
             pred, gt = gt, None
-        drawn, _ = masks_figure(grey, pred, gt, classes, palette, name)
+        drawn, _, _ = masks_figure(grey, pred, gt, classes, palette, name)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:

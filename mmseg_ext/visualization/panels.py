@@ -98,10 +98,23 @@ def side_by_side(panels: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
     return np.concatenate(row[:-1], axis=1)
 
 
+def _scores_text(dice: Optional[Sequence[float]], hd95: Optional[Sequence[float]]) -> str:
+    """``', Dice 0.912, HD95 3.4 px'`` for a title ('' without scores)."""
+    text = ''
+    if dice is not None:
+        text += f', Dice {float(np.mean(dice)):.3f}'
+    if hd95 is not None:
+        finite = np.asarray(hd95, np.float64)
+        finite = finite[~np.isnan(finite)]
+        text += f', HD95 {finite.mean():.1f} px' if finite.size else ', HD95 n/a'
+    return text
+
+
 def prediction_figure(image: np.ndarray, pred: np.ndarray, classes: Sequence[str],
                       palette: Sequence[Sequence[int]], name: str,
                       gt: Optional[np.ndarray] = None, findings: Sequence = (),
-                      dice: Optional[Sequence[float]] = None) -> np.ndarray:
+                      dice: Optional[Sequence[float]] = None,
+                      hd95: Optional[Sequence[float]] = None) -> np.ndarray:
     """Ground truth | prediction (findings outlined) | errors, and a class legend.
 
     Args:
@@ -114,11 +127,16 @@ def prediction_figure(image: np.ndarray, pred: np.ndarray, classes: Sequence[str
             and the error panel.
         findings (Sequence): :class:`mmseg_ext.evaluation.anatomy.Finding` s to
             draw on the prediction.
-        dice (Sequence[float], optional): Per-class Dice shown in the legend.
+        dice (Sequence[float], optional): Per-class Dice shown in the legend
+            (its mean in the prediction's title).
+        hd95 (Sequence[float], optional): Per-class HD95 in pixels (NaN where
+            both masks are empty): its mean goes in the prediction's title
+            beside the mean Dice.
     """
     from .overlay import overlay_masks
     prediction = draw_findings(overlay_masks(image, pred, palette), pred, findings, classes)
     title = f'{name}: prediction' + (f' ({len(findings)} findings)' if findings else '')
+    title += _scores_text(dice, hd95)
     panels = [titled(prediction, title)]
     if gt is not None:
         panels.insert(0, titled(overlay_masks(image, gt, palette), f'{name}: ground truth'))

@@ -1,6 +1,7 @@
 import csv
 import glob
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_p
     vis = run_tool('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
                str(tmp_path / 'vis'), '--num', '2')
     assert 'mean Dice' in vis.stdout and osp.isfile(tmp_path / 'vis' / 'dice.csv')
+    assert re.search(r'mean HD95 [\d.]+ px', vis.stdout), vis.stdout[-1000:]
 
     from mmseg.apis import inference_model, init_model
     model = init_model(config, ckpt, device='cpu')

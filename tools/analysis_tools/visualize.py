@@ -1,10 +1,11 @@
-"""Prediction (and ground-truth) overlays with per-class Dice.
+"""Prediction (and ground-truth) overlays with per-class Dice and mean HD95.
 
 ``python tools/analysis_tools/visualize.py CONFIG CKPT --out-dir D [--split val|test] [--num N]``
 Writes ``<image>.png`` (titled panels: ground truth | prediction | errors (false
-positives red, false negatives blue) when labels exist, and a class legend with the
-image's per-class Dice; with ``--priors``, anatomical findings outlined on the
-prediction) and ``dice.csv`` (Dice per image and class).
+positives red, false negatives blue) when labels exist, the image's mean Dice and HD95
+(pixels) in the prediction's title, and a class legend with its per-class Dice; with
+``--priors``, anatomical findings outlined on the prediction) and ``dice.csv`` (Dice per
+image and class).
 """
 import argparse
 import csv
@@ -50,11 +51,11 @@ def main() -> None:
         findings = check_masks(pred.numpy(), priors) if priors else []
         gt = unpack_bits(sample.gt_sem_seg.data[0].cpu(), len(classes)) \
             if 'gt_sem_seg' in sample else None
-        figure, dice = masks_figure(image, pred, gt, classes, palette, name, findings)
+        figure, dice, hd95 = masks_figure(image, pred, gt, classes, palette, name, findings)
         if dice is not None:
             rows.append([name] + [f'{d:.4f}' for d in dice])
-            print(f'{name}: mean Dice {dice.mean():.4f}, lowest '
-                  f'{classes[int(np.argmin(dice))]} {dice.min():.4f}')
+            print(f'{name}: mean Dice {dice.mean():.4f}, mean HD95 {np.nanmean(hd95):.2f} px, '
+                  f'lowest {classes[int(np.argmin(dice))]} {dice.min():.4f}')
         cv2.imwrite(osp.join(args.out_dir, osp.splitext(name)[0] + '.png'), figure[..., ::-1])
     if rows:
         with open(osp.join(args.out_dir, 'dice.csv'), 'w', newline='') as f:

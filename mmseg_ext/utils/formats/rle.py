@@ -140,8 +140,11 @@ def rle_encode_batch(masks: Mask, device_path: Optional[bool] = None) -> List[st
     return _encode_numpy(np.asarray(masks))
 
 
-def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
-    """Decode an RLE string to an (H, W) bool mask.
+def rle_runs(rle: str, shape: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Check an RLE string against an image of ``shape`` (H, W) without decoding it.
+
+    Returns:
+        tuple: 0-based flat starts and exclusive ends of the runs (int64).
 
     Raises:
         ValueError: Malformed pairs, non-increasing or overlapping runs, or
@@ -149,7 +152,7 @@ def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
     """
     height, width = shape
     if not rle.strip():
-        return np.zeros((height, width), dtype=bool)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     try:
         values = np.array(rle.split(' '), dtype=np.int64)
     except ValueError as err:
@@ -164,8 +167,44 @@ def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
         raise ValueError('RLE runs must be increasing and must not overlap')
     if ends[-1] > height * width:
         raise ValueError(f'RLE run ends at pixel {ends[-1]}, beyond the {height}x{width} image')
+    return starts, ends
+
+
+# Up to this many runs a mask is filled run by run; more (fragmented masks) by one cumsum.
+_RUNS_FILLED_ONE_BY_ONE = 4096
+
+
+def rle_decode(rle: str, shape: Sequence[int]) -> np.ndarray:
+    """Decode an RLE string to an (H, W) bool mask.
+
+    Raises:
+        ValueError: As :func:`rle_runs`.
+    """
+    out = np.empty(tuple(shape), dtype=bool)
+    rle_decode_into(rle, out)
+    return out
+
+
+def rle_decode_into(rle: str, out: np.ndarray) -> None:
+    """Decode an RLE string into ``out``, a C-contiguous (H, W) bool array (e.g. one
+    plane of a (C, H, W) array), overwriting it.
+
+    Raises:
+        ValueError: As :func:`rle_runs`, or ``out`` not C-contiguous bool.
+    """
+    if out.dtype != bool or out.ndim != 2 or not out.flags.c_contiguous:
+        raise ValueError(f'rle_decode_into needs a C-contiguous (H, W) bool array, got '
+                         f'{out.dtype} {out.shape}')
+    starts, ends = rle_runs(rle, out.shape)
+    flat = out.reshape(-1)
+    if starts.size <= _RUNS_FILLED_ONE_BY_ONE:
+        flat[:] = False
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            flat[start:end] = True
+        return
     # +1 at each start, -1 at each end; the running sum is 1 inside a run.
-    steps = np.zeros(height * width + 1, np.int8)
+    steps = np.zeros(flat.size + 1, np.int8)
     steps[starts] = 1
     steps[ends] -= 1  # ends are distinct; one may fall on the next run's start
-    return np.cumsum(steps[:-1], dtype=np.int8).astype(bool).reshape(height, width)
+    np.cumsum(steps[:-1], dtype=np.int8, out=steps[:-1])
+    flat[:] = steps[:-1].view(bool)

@@ -99,3 +99,18 @@ def test_edge_runs_and_empty():
 def test_decode_rejects_bad_rle(rle, message):
     with pytest.raises(ValueError, match=message):
         rle_decode(rle, (3, 4))
+
+
+def test_fragmented_and_compact_masks_decode_alike_into_a_plane():
+    """Few runs are filled one by one, many (a checkerboard: 8192) by one cumsum."""
+    from mmseg_ext.utils.formats.rle import rle_decode_into
+    checker = (np.indices((128, 128)).sum(axis=0) % 2).astype(bool)
+    compact = np.zeros((128, 128), bool)
+    compact[20:90, 30:100] = True
+    stack = np.ones((2, 128, 128), bool)
+    for plane, mask in zip(stack, (checker, compact)):
+        rle_decode_into(rle_encode(mask), plane)
+    np.testing.assert_array_equal(stack, np.stack([checker, compact]))
+    assert len(rle_encode(checker).split()) // 2 > 4096
+    with pytest.raises(ValueError, match='C-contiguous'):
+        rle_decode_into(rle_encode(compact), stack[:, 0])

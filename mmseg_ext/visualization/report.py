@@ -1,0 +1,204 @@
+"""A static HTML report of a scored submission (opens from disk, no server).
+
+``index.html`` holds the per-class table (sortable by clicking a header),
+per-class charts, and the worst (image, class) pairs by HD95 and by Dice as
+zoomed overlays: ground-truth outline green, prediction outline yellow,
+false positives red, false negatives blue; each links to the whole image.
+"""
+import html
+import os.path as osp
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from mmseg_ext.evaluation.boundary import mask_box
+from mmseg_ext.utils.fileio.atomic_io import atomic_open, atomic_write_bytes
+
+from .bar_chart import grouped_bar_chart
+from .panels import FALSE_NEGATIVE, FALSE_POSITIVE
+
+GT_OUTLINE = (40, 220, 40)     # RGB green
+PRED_OUTLINE = (255, 230, 0)   # RGB yellow
+Pair = Tuple[int, int]  # (image index, class index)
+
+
+def worst_pairs(dice: np.ndarray, hd95: np.ndarray, count: int = 20
+                ) -> Dict[str, List[Pair]]:
+    """The ``count`` (image, class) pairs with the highest HD95 and the lowest Dice.
+
+    Pairs empty in both prediction and ground truth (HD95 NaN) are left out.
+
+    Args:
+        dice (np.ndarray): (N, C) Dice.
+        hd95 (np.ndarray): (N, C) HD95, NaN where both masks are empty.
+        count (int): Pairs per list.
+    """
+    valid = ~np.isnan(hd95.ravel())
+    flat = np.flatnonzero(valid)
+    by_hd95 = flat[np.argsort(-hd95.ravel()[flat], kind='stable')][:count]
+    by_dice = flat[np.argsort(dice.ravel()[flat], kind='stable')][:count]
+    to_pairs = lambda idx: [divmod(int(i), dice.shape[1]) for i in idx]  # noqa: E731
+    return {'hd95': to_pairs(by_hd95), 'dice': to_pairs(by_dice)}
+
+
+def _draw(image: np.ndarray, pred: np.ndarray, gt: np.ndarray, thickness: int) -> np.ndarray:
+    """Grey image with error fills and both outlines, RGB."""
+    rgb = np.repeat(image[..., None], 3, axis=2).astype(np.float32) * 0.8
+    for mask, colour in ((pred & ~gt, FALSE_POSITIVE), (gt & ~pred, FALSE_NEGATIVE)):
+        rgb[mask] = 0.45 * rgb[mask] + 0.55 * np.asarray(colour, np.float32)
+    rgb = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    for mask, colour in ((gt, GT_OUTLINE), (pred, PRED_OUTLINE)):
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST,
+                                       cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(rgb, contours, -1, colour, thickness)
+    return rgb
+
+
+def _resize(image: np.ndarray, pred: np.ndarray, gt: np.ndarray, scale: float):
+    """Image (area or linear) and masks (nearest) scaled by ``scale``."""
+    size = (max(1, int(round(image.shape[1] * scale))),
+            max(1, int(round(image.shape[0] * scale))))
+    masks = [cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+             for m in (pred, gt)]
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return (cv2.resize(image, size, interpolation=interpolation), *masks)
+
+
+def pair_overlay(image: np.ndarray, pred: np.ndarray, gt: np.ndarray,
+                 side: int = 320) -> Tuple[np.ndarray, np.ndarray]:
+    """The class's box zoomed to ``side`` pixels, and the whole image (at most 1024
+    pixels a side) with the box drawn: (zoom RGB, whole RGB).
+
+    Args:
+        image (np.ndarray): (H, W) uint8 X-ray.
+        pred (np.ndarray): (H, W) bool prediction of the class.
+        gt (np.ndarray): (H, W) bool ground truth of the class.
+        side (int): Longer side of the zoomed crop.
+    """
+    height, width = image.shape
+    boxes = [b for b in (mask_box(pred), mask_box(gt)) if b is not None]
+    if boxes:
+        y0, y1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+        x0, x1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+        margin = max(8, (y1 - y0 + x1 - x0) // 10)
+        y0, y1 = max(y0 - margin, 0), min(y1 + margin, height)
+        x0, x1 = max(x0 - margin, 0), min(x1 + margin, width)
+    else:
+        y0, y1, x0, x1 = 0, height, 0, width
+    crop = [a[y0:y1, x0:x1] for a in (image, pred, gt)]
+    zoom = _draw(*_resize(*crop, side / max(y1 - y0, x1 - x0)), thickness=2)
+    scale = min(1.0, 1024 / max(height, width))
+    whole = _draw(*_resize(image, pred, gt, scale), thickness=1)
+    cv2.rectangle(whole, (int(x0 * scale), int(y0 * scale)),
+                  (int(x1 * scale) - 1, int(y1 * scale) - 1), (255, 255, 255), 1)
+    return zoom, whole
+
+
+def write_png(path: str, rgb: np.ndarray) -> None:
+    """Write an RGB image as PNG atomically."""
+    ok, data = cv2.imencode('.png', np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise OSError(f'{path}: cannot encode the PNG')
+    atomic_write_bytes(data.tobytes(), path)
+
+
+_STYLE = """
+body { font-family: sans-serif; margin: 1.5em; background: #fafafa; color: #222; }
+table { border-collapse: collapse; } td, th { padding: 3px 10px; border-bottom: 1px solid #ddd; }
+th { cursor: pointer; background: #eee; user-select: none; } td.num { text-align: right; }
+.grid { display: flex; flex-wrap: wrap; gap: 10px; }
+figure { margin: 0; width: 330px; } figure img { max-width: 320px; border: 1px solid #999; }
+figcaption { font-size: 12px; } .key span { padding: 0 6px; margin-right: 8px; color: #fff; }
+"""
+_SORT_SCRIPT = """
+document.querySelectorAll('#classes th').forEach(function (th, col) {
+  th.addEventListener('click', function () {
+    var body = document.querySelector('#classes tbody');
+    var rows = Array.prototype.slice.call(body.rows);
+    var asc = th.dataset.order !== 'asc';
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.v, y = b.cells[col].dataset.v;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var r = (isNaN(nx) || isNaN(ny)) ? x.localeCompare(y) : nx - ny;
+      return asc ? r : -r;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    document.querySelectorAll('#classes th').forEach(function (h) { h.dataset.order = ''; });
+    th.dataset.order = asc ? 'asc' : 'desc';
+  });
+});
+"""
+
+
+def _cell(value, digits: int = 4) -> str:
+    if isinstance(value, str):
+        return f'<td data-v="{html.escape(value)}">{html.escape(value)}</td>'
+    text = 'n/a' if np.isnan(value) else f'{value:.{digits}f}'
+    sort_key = '' if np.isnan(value) else repr(float(value))
+    return f'<td class="num" data-v="{sort_key}">{text}</td>'
+
+
+def class_table_html(classes: Sequence[str], summary: Dict[str, np.ndarray]) -> str:
+    """The sortable per-class table."""
+    head = ''.join(f'<th>{h}</th>' for h in ('class', 'Dice', 'HD95 (px)', 'NSD', 'misses',
+                                             'hallucinations'))
+    rows = []
+    for c, name in enumerate(classes):
+        rows.append('<tr>' + _cell(name) + _cell(summary['dice'][c]) +
+                    _cell(summary['hd95'][c], 2) + _cell(summary['nsd'][c]) +
+                    _cell(float(summary['misses'][c]), 0) +
+                    _cell(float(summary['hallucinations'][c]), 0) + '</tr>')
+    return (f'<table id="classes"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _gallery(title: str, items: Iterable[Tuple[str, str, str]]) -> str:
+    figures = ''.join(
+        f'<figure><a href="{whole}"><img src="{zoom}" alt="{html.escape(caption)}"></a>'
+        f'<figcaption>{html.escape(caption)}</figcaption></figure>'
+        for zoom, whole, caption in items)
+    return f'<h2>{html.escape(title)}</h2><div class="grid">{figures}</div>'
+
+
+def write_report_page(report_dir: str, title: str, classes: Sequence[str],
+                      summary: Dict[str, np.ndarray],
+                      galleries: Sequence[Tuple[str, Sequence[Tuple[str, str, str]]]],
+                      notes: Optional[Sequence[str]] = None) -> str:
+    """Write the charts and ``index.html`` into ``report_dir``; returns the page's path.
+
+    Args:
+        report_dir (str): Output folder (the galleries' images are already in it).
+        title (str): Page title.
+        classes (Sequence[str]): Class names.
+        summary (dict): Per-class ``dice``, ``hd95``, ``nsd``, ``misses``,
+            ``hallucinations`` (C,) arrays.
+        galleries (Sequence): (heading, [(zoom src, whole src, caption)]) pairs,
+            sources relative to ``report_dir``.
+        notes (Sequence[str], optional): Lines shown under the title.
+    """
+    dice_chart = grouped_bar_chart({'Dice': summary['dice'], 'NSD': np.nan_to_num(
+        summary['nsd'])}, classes, 'Dice and NSD per class')
+    hd95 = np.nan_to_num(summary['hd95'])
+    hd_chart = grouped_bar_chart({'HD95': hd95}, classes, 'HD95 per class (px)', low=0.0,
+                                 high=max(float(hd95.max()), 1.0))
+    write_png(osp.join(report_dir, 'chart_dice_nsd.png'), dice_chart[..., ::-1])
+    write_png(osp.join(report_dir, 'chart_hd95.png'), hd_chart[..., ::-1])
+    key = ''.join(f'<span style="background: rgb{colour}">{name}</span>' for name, colour in (
+        ('ground truth', GT_OUTLINE), ('prediction', PRED_OUTLINE),
+        ('false positive', FALSE_POSITIVE), ('false negative', FALSE_NEGATIVE)))
+    body = [f'<h1>{html.escape(title)}</h1>']
+    body += [f'<p>{html.escape(line)}</p>' for line in notes or ()]
+    body += ['<h2>Per class</h2><p>Click a column header to sort.</p>',
+             class_table_html(classes, summary),
+             '<h2>Charts</h2><img src="chart_dice_nsd.png" alt="Dice and NSD per class"> '
+             '<img src="chart_hd95.png" alt="HD95 per class">',
+             f'<p class="key">{key}</p>']
+    body += [_gallery(heading, items) for heading, items in galleries]
+    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
+            f'</title><style>{_STYLE}</style></head><body>{"".join(body)}'
+            f'<script>{_SORT_SCRIPT}</script></body></html>')
+    path = osp.join(report_dir, 'index.html')
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        f.write(page)
+    return path
