@@ -5,7 +5,6 @@
 Same arguments as mmseg's tools/test.py otherwise.
 """
 import argparse
-import sys
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -13,7 +12,6 @@ from mmengine.runner import Runner
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
 from mmseg_ext.utils.formats.submission import check_writable
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
-from mmseg_ext.utils.runtime.config_options import ConfigOptionError
 from mmseg_ext.utils.runtime.device_report import check_expected_device
 from mmseg_ext.utils.runtime.launch import (add_common_args, add_data_args,
                                             check_checkpoint_readable, predicted_classes,
@@ -81,7 +79,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ConfigOptionError as err:  # a data flag or --cfg-options key that cannot act
-        sys.exit(f'test: error: {err}')
+    main()

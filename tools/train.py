@@ -7,14 +7,12 @@ Same arguments as mmseg's tools/train.py; also works without a GPU
 import argparse
 import logging
 import os
-import sys
 
 import torch
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
-from mmseg_ext.utils.runtime.config_options import ConfigOptionError
 from mmseg_ext.utils.runtime.device_report import check_amp_dtype, check_expected_device
 from mmseg_ext.utils.runtime.launch import add_common_args, add_data_args, load_config
 
@@ -68,7 +66,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ConfigOptionError as err:  # a data flag or --cfg-options key that cannot act
-        sys.exit(f'train: error: {err}')
+    main()

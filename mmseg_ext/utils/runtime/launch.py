@@ -71,10 +71,13 @@ def add_data_args(parser, training: bool = True) -> None:
 
 def load_config(args, training: bool = True) -> Config:
     """Read ``args.config``; apply ``--cfg-options``, the data flags, the launcher and
-    ``--work-dir``."""
-    import os.path as osp
+    ``--work-dir``. A data flag or ``--cfg-options`` key that cannot act ends the tool with
+    the message (as argparse does for a bad argument)."""
     set_local_rank_env(args.local_rank)
-    cfg = read_config(args.config, args.cfg_options, **data_flags(args, training))
+    try:
+        cfg = read_config(args.config, args.cfg_options, **data_flags(args, training))
+    except ConfigOptionError as err:
+        raise SystemExit(f'error: {err}') from None
     prepare_launcher(cfg, args.launcher)  # after the options: what a CPU launch needs wins
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
