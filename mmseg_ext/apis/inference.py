@@ -11,7 +11,8 @@ from mmseg_ext.utils.runtime.launch import read_config
 
 def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
                            device: Optional[str] = None,
-                           cfg_options: Optional[dict] = None) -> Tuple[torch.nn.Module, object]:
+                           cfg_options: Optional[dict] = None,
+                           **data) -> Tuple[torch.nn.Module, object]:
     """Build a segmentor from a checkpoint and one of the config's datasets.
 
     Args:
@@ -21,11 +22,13 @@ def init_model_and_dataset(config: str, checkpoint: str, split: str = 'val',
         device (str, optional): Defaults to 'cuda' when available, else 'cpu'.
         cfg_options (dict, optional): ``--cfg-options`` (data keys act as the data flags:
             :func:`~mmseg_ext.utils.runtime.launch.read_config`).
+        **data: ``data_root``, ``test_root``, ``fold``, ``num_folds`` (None: the config's),
+            as the tools' data flags.
 
     Returns:
         tuple: The model (eval mode) and the dataset.
     """
-    cfg = read_config(config, cfg_options)
+    cfg = read_config(config, cfg_options, **{k: v for k, v in data.items() if v is not None})
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = init_model(cfg, checkpoint, device=device)

@@ -14,6 +14,7 @@ from mmseg.registry import DATASETS
 
 import mmseg_ext  # noqa: F401
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.utils.runtime.launch import read_config
 from mmseg_ext.visualization import overlay_masks
 
@@ -32,7 +33,7 @@ def main() -> None:
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     palette = dataset.metainfo['palette']
     os.makedirs(args.out_dir, exist_ok=True)
-    for i in range(min(args.num, len(dataset))):
+    for i in track(range(min(args.num, len(dataset))), what='samples'):
         sample = dataset[i]
         img = sample['inputs'].permute(1, 2, 0).numpy().astype(np.uint8)
         bits = sample['data_samples'].gt_sem_seg.data[0].numpy()

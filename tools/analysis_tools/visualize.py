@@ -22,6 +22,7 @@ from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.visualization import masks_figure
 
 
@@ -34,15 +35,22 @@ def main() -> None:
     parser.add_argument('--num', type=int, default=8)
     parser.add_argument('--priors', help='anatomy priors JSON: outline anatomical findings')
     parser.add_argument('--device', default=None, help='default: cuda if available')
+    parser.add_argument('--data-root', help='data of --split: training data root (val, with '
+                        '--fold/--folds) or test images root (test); default the config\'s')
+    parser.add_argument('--fold', type=int, help='validation fold (GroupKFold by IDxxx)')
+    parser.add_argument('--folds', type=int, help='number of folds')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
+    data = dict(test_root=args.data_root) if args.split == 'test' else \
+        dict(data_root=args.data_root, fold=args.fold, num_folds=args.folds)
     model, dataset = init_model_and_dataset(args.config, args.checkpoint, args.split,
-                                            device=args.device, cfg_options=args.cfg_options)
+                                            device=args.device, cfg_options=args.cfg_options,
+                                            **data)
     classes, palette = dataset.metainfo['classes'], dataset.metainfo['palette']
     os.makedirs(args.out_dir, exist_ok=True)
     priors = AnatomyPriors.load(args.priors) if args.priors else None
     rows = []
-    for i in range(min(args.num, len(dataset))):
+    for i in track(range(min(args.num, len(dataset))), what='images'):
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([dataset[i]]))[0]
         image = read_xray(sample.img_path)
