@@ -61,8 +61,8 @@ def phantom_pair(size: int, seed: int = 0):
 
 def monai_metrics(pred: np.ndarray, gt: np.ndarray, tol: float) -> dict:
     """MONAI's four metrics of the same masks."""
-    from monai.metrics import (compute_average_surface_distance,
-                               compute_hausdorff_distance, compute_surface_dice)
+    from monai.metrics import (compute_average_surface_distance, compute_hausdorff_distance,
+                               compute_surface_dice)
     y_pred, y = torch.from_numpy(pred[None]).float(), torch.from_numpy(gt[None]).float()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')

@@ -98,8 +98,8 @@ def measure_test(config: str, data_root: str, images: int, device: str) -> float
 
 def child(mode: str, config: str, data_root: str, count: int, device: str) -> None:
     import torch
-    seconds = (measure_train if mode == 'train' else measure_test)(config, data_root, count,
-                                                                  device)
+    measure = measure_train if mode == 'train' else measure_test
+    seconds = measure(config, data_root, count, device)
     result = dict(seconds=seconds,
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if device.startswith('cuda'):

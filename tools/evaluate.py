@@ -18,8 +18,7 @@ from prettytable import PrettyTable
 from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS
 from mmseg_ext.evaluation.metrics.boundary_metric import nan_mean
 from mmseg_ext.evaluation.submission_eval import (EvaluationError, evaluate_submission,
-                                                  plan_evaluation, write_outputs,
-                                                  write_report)
+                                                  plan_evaluation, write_outputs, write_report)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 
 

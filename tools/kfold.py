@@ -24,8 +24,7 @@ from mmengine.config import DictAction
 from mmseg_ext.apis.member import MemberSpec, write_members_file
 from mmseg_ext.datasets.folds import group_kfold_assignment
 from mmseg_ext.utils.fileio.file_scan import scan_files
-from mmseg_ext.utils.formats.fold_result import (FoldResult, read_fold_result,
-                                                 write_fold_result)
+from mmseg_ext.utils.formats.fold_result import FoldResult, read_fold_result, write_fold_result
 from mmseg_ext.utils.formats.kfold_report import write_kfold_report
 from mmseg_ext.utils.formats.scalars_json import best_validation
 from mmseg_ext.utils.runtime.config_options import ConfigOptionError, check_data_root

@@ -14,8 +14,8 @@ from mmseg_ext.utils.formats.submission import check_writable
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 from mmseg_ext.utils.runtime.device_report import check_expected_device
 from mmseg_ext.utils.runtime.launch import (add_common_args, add_data_args,
-                                            check_checkpoint_readable, predicted_classes,
-                                            load_config)
+                                            check_checkpoint_readable, load_config,
+                                            predicted_classes)
 
 
 def parse_args() -> argparse.Namespace:

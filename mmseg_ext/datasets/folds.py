@@ -21,7 +21,8 @@ def group_kfold_assignment(groups: Sequence[str], num_folds: int) -> Dict[str, i
     sizes = Counter(groups)
     if not 2 <= num_folds <= len(sizes):
         raise ValueError(
-            f'num_folds={num_folds} needs 2 <= num_folds <= {len(sizes)} (the number of ID folders)')
+            f'num_folds={num_folds} needs 2 <= num_folds <= {len(sizes)} '
+            '(the number of ID folders)')
     fold_sizes = [0] * num_folds
     assignment = {}
     for group in sorted(sizes, key=lambda g: (-sizes[g], g)):

@@ -93,7 +93,8 @@ def hand_bones(rng: np.random.Generator) -> Dict[str, np.ndarray]:
     return {name: bones[name] for name in HAND_BONE_CLASSES}
 
 
-def _pose(bones: Dict[str, np.ndarray], rng: np.random.Generator, left: bool) -> Dict[str, np.ndarray]:
+def _pose(bones: Dict[str, np.ndarray], rng: np.random.Generator,
+          left: bool) -> Dict[str, np.ndarray]:
     """Random rotation/scale/shift about the wrist; mirror for a left hand."""
     angle = np.deg2rad(rng.uniform(-12, 12))
     scale = rng.uniform(0.85, 1.05)
@@ -109,9 +110,11 @@ def _pose(bones: Dict[str, np.ndarray], rng: np.random.Generator, left: bool) ->
     return posed
 
 
-def render_hand(size: int, rng: np.random.Generator, left: bool) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+def render_hand(size: int, rng: np.random.Generator,
+                left: bool) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
     """Render one phantom: (size, size) uint8 image and pixel-coordinate polygons."""
-    bones = {k: np.clip(v * size, 0, size - 1) for k, v in _pose(hand_bones(rng), rng, left).items()}
+    posed = _pose(hand_bones(rng), rng, left)
+    bones = {k: np.clip(v * size, 0, size - 1) for k, v in posed.items()}
     attenuation = np.zeros((size, size), np.float32)
     tissue = np.zeros_like(attenuation)
     all_pts = np.concatenate(list(bones.values())).astype(np.int32)

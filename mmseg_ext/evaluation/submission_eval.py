@@ -24,8 +24,7 @@ from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.rle import rle_decode_into, rle_runs
 from mmseg_ext.utils.formats.submission import SubmissionError, read_submission_images
 
-from .boundary import (BOUNDARY_KEYS, Box, PackedMasks, PlaneMasks,
-                       boundary_result_packed)
+from .boundary import BOUNDARY_KEYS, Box, PackedMasks, PlaneMasks, boundary_result_packed
 from .metrics.boundary_metric import boundary_entry_from, nan_mean, summarize_boundary
 from .metrics.dice_metric import dice_from_counts
 
@@ -341,8 +340,8 @@ def write_report(report_dir: str, plan: EvaluationPlan, evaluation: Evaluation,
     """``report_dir/index.html`` with the worst ``count`` pairs by HD95 and by Dice
     drawn (their images are decoded again, one at a time); returns its path."""
     from mmseg_ext.utils.fileio.xray_io import read_xray
-    from mmseg_ext.visualization.report import pair_overlay, worst_pairs, write_png
-    from mmseg_ext.visualization.report import write_report_page
+    from mmseg_ext.visualization.report import (pair_overlay, worst_pairs, write_png,
+                                                write_report_page)
     hd95 = evaluation.boundary[:, BOUNDARY_KEYS.index('hd95')]
     worst = worst_pairs(evaluation.dice, hd95, count)
     wanted: Dict[str, List[int]] = {}

@@ -42,8 +42,7 @@ def test_early_stopping_reads_our_mdice_and_ends_training(phantom_root, tmp_path
     assert log.count('mDice:') >= 2  # both validations reported our metric
 
 
-def test_gradient_accumulation_steps_the_optimizer_every_n_iterations(phantom_root,
-                                                                       tmp_path):
+def test_gradient_accumulation_steps_the_optimizer_every_n_iterations(phantom_root, tmp_path):
     """``optim_wrapper.accumulative_counts=2`` from the command line: 4 iterations, 2
     optimizer steps (AdamW counts its steps in the checkpoint), without it 4."""
     counts = {}

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmseg_ext.evaluation.boundary import (BOUNDARY_KEYS, boundary_metrics, boundary_result,
-                                          boundary_result_packed)
+                                           boundary_result_packed)
 
 monai_metrics = pytest.importorskip('monai.metrics', reason='MONAI (requirements/tests.txt)')
 

@@ -3,8 +3,9 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-LOSSES = ['MultiLabelBCELoss', 'MultiLabelBoundaryBCELoss', 'MultiLabelFocalLoss', 'MultiLabelTverskyLoss',
-          'MultiLabelFocalTverskyLoss', 'MultiLabelDiceLoss', 'MultiLabelJaccardLoss']
+LOSSES = ['MultiLabelBCELoss', 'MultiLabelBoundaryBCELoss', 'MultiLabelFocalLoss',
+          'MultiLabelTverskyLoss', 'MultiLabelFocalTverskyLoss', 'MultiLabelDiceLoss',
+          'MultiLabelJaccardLoss']
 
 
 def _data(seed=0):
@@ -35,7 +36,8 @@ def test_padded_pixels_are_ignored(name):
     garbage_pred, garbage_target = pred.detach().clone(), target.clone()
     garbage_pred[..., 6:] = 50.0
     garbage_target[..., 6:] = False
-    assert torch.allclose(loss_fn(pred, target, valid), loss_fn(garbage_pred, garbage_target, valid))
+    assert torch.allclose(loss_fn(pred, target, valid),
+                          loss_fn(garbage_pred, garbage_target, valid))
 
 
 @pytest.mark.parametrize('name', LOSSES)

@@ -237,7 +237,8 @@ def test_every_smp_architecture_is_covered():
 
 @pytest.mark.parametrize('arch', sorted(SMP_ARCHS))
 def test_smp_architecture_train_and_predict(arch):
-    cfg = Config.fromfile(DEMO_CONFIG.replace('demo/hrnet_w18_phantom_cpu', 'smp/unetplusplus_r34_hand')).model
+    cfg = Config.fromfile(DEMO_CONFIG.replace('demo/hrnet_w18_phantom_cpu',
+                                              'smp/unetplusplus_r34_hand')).model
     cfg.arch = arch
     cfg.encoder_name = SMP_ARCHS[arch]
     size = {'DPT': 224, 'PAN': 128}.get(arch, 64)

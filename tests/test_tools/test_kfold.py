@@ -64,8 +64,8 @@ def test_kill_during_fold_1_then_the_same_command_resumes(phantom_root, tmp_path
     assert 'mean mDice over 2 of 2 folds' in log
 
     members = read_members_file(str(work / 'members.txt'))
-    assert [osp.dirname(m.checkpoint) for m in members] == [str(work / 'fold0'),
-                                                             str(work / 'fold1')]
+    assert [osp.dirname(m.checkpoint) for m in members] == [str(work / f'fold{k}')
+                                                            for k in (0, 1)]
     assert all(osp.basename(m.checkpoint).startswith('best_mDice_') for m in members)
     rows = list(csv.reader(open(work / 'kfold_report.csv')))
     assert rows[0] == ['class', 'fold0', 'fold1', 'mean'] and len(rows) == 1 + 29 + 1

@@ -21,11 +21,11 @@ def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_p
     image_root = osp.join(phantom_root, 'test', 'DCM')
     assert check_submission(out_csv, image_root)['rows'] == 58
     check = run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
-                 '--out-dir', str(tmp_path / 'overlays'))
+                     '--out-dir', str(tmp_path / 'overlays'))
     assert check.stdout.startswith('OK: 2 images, 58 rows')
     assert len(glob.glob(str(tmp_path / 'overlays' / '*.png'))) == 2
     vis = run_tool('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
-               str(tmp_path / 'vis'), '--num', '2')
+                   str(tmp_path / 'vis'), '--num', '2')
     assert 'mean Dice' in vis.stdout and osp.isfile(tmp_path / 'vis' / 'dice.csv')
     assert re.search(r'mean HD95 [\d.]+ px', vis.stdout), vis.stdout[-1000:]
 
@@ -64,8 +64,8 @@ def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path)
     config, ckpt = tiny_run
     out_json = str(tmp_path / 'thr.json')
     proc = run_tool('tools/analysis_tools/tune_thresholds.py', config, ckpt, '--out', out_json,
-                '--grid', '0.3', '0.5', '0.7', '--min-area', '4', '--close-kernel', '3',
-                '--fill-holes', '--crf')
+                    '--grid', '0.3', '0.5', '0.7', '--min-area', '4', '--close-kernel', '3',
+                    '--fill-holes', '--crf')
     assert 'post-processing' in proc.stdout and 'Pisiform' in proc.stdout
     assert 'dense CRF: mean Dice' in proc.stdout
     import json
@@ -114,7 +114,7 @@ def test_pseudo_labels_join_training(tiny_run, phantom_root, tmp_path):
     run_tool('tools/test.py', config, ckpt, '--submission', out_csv)
     image_root = osp.join(phantom_root, 'test', 'DCM')
     out = run_tool('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'pseudo'),
-               '--min-area', '2')
+                   '--min-area', '2')
     assert 'wrote 2 annotation files' in out.stdout
     from mmseg_ext.datasets import HandBoneDataset
     dataset = HandBoneDataset(

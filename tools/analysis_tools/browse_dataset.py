@@ -14,8 +14,8 @@ from mmseg.registry import DATASETS
 
 import mmseg_ext  # noqa: F401
 from mmseg_ext.utils.masks.bitmask import unpack_bits
-from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.utils.runtime.launch import read_config
+from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.visualization import overlay_masks
 
 

@@ -6,5 +6,6 @@ from .rotate_view import RotateView
 
 __all__ = [
     'LoadXRayImage', 'LoadHandBoneAnnotations', 'RandomShiftScaleRotate',
-    'RandomElasticDeform', 'HandSideNormalize', 'RotateView', 'RandomBrightnessContrastGamma', 'RandomNoiseBlur'
+    'RandomElasticDeform', 'HandSideNormalize', 'RotateView', 'RandomBrightnessContrastGamma',
+    'RandomNoiseBlur'
 ]

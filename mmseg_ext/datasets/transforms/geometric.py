@@ -109,7 +109,8 @@ class RandomElasticDeform(BaseTransform):
         amplitude = self.alpha * max(height, width)
         dx = cv2.resize(coarse[0], (width, height), interpolation=cv2.INTER_CUBIC) * amplitude
         dy = cv2.resize(coarse[1], (width, height), interpolation=cv2.INTER_CUBIC) * amplitude
-        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32),
+                             np.arange(height, dtype=np.float32))
         map_x, map_y = xs + dx, ys + dy
 
         def remap(arr: np.ndarray, flags: int) -> np.ndarray:

@@ -106,4 +106,5 @@ class DiceMetric(BaseMetric):
         for name, value in zip(classes, per_class):
             table.add_row([name, f'{100 * value:.2f}'])
         table.add_row(['mean', f'{100 * per_class.mean():.2f}'])
-        print_log('per class results:\n' + table.get_string(), logger=MMLogger.get_current_instance())
+        print_log('per class results:\n' + table.get_string(),
+                  logger=MMLogger.get_current_instance())

@@ -35,13 +35,18 @@ def decode_raster(content: bytes, path: str) -> np.ndarray:
     return img
 
 
+def _first(value) -> float:
+    """A DICOM value, or the first of a multi-valued one, as a float."""
+    many = hasattr(value, '__len__') and not isinstance(value, str)
+    return float(value[0]) if many else float(value)
+
+
 def _window(ds) -> tuple:
     """First (center, width) of the VOI window, or None when absent."""
     center, width = ds.get('WindowCenter'), ds.get('WindowWidth')
     if center is None or width is None:
         return None
-    first = lambda v: float(v[0]) if hasattr(v, '__len__') and not isinstance(v, str) else float(v)
-    return first(center), first(width)
+    return _first(center), _first(width)
 
 
 def decode_dicom(content: bytes, path: str) -> np.ndarray:

@@ -48,6 +48,6 @@ def read_search_result(path: str, classes: Sequence[str], num_members: int) -> D
         raise SearchResultError(f'{path}: not an ensemble search result ({err!r})') from err
     if any(len(w) != num_members for w in per_class):
         raise SearchResultError(f'{path}: weights for {len(per_class[0])} models, '
-                              f'{num_members} given')
+                                f'{num_members} given')
     return {'thresholds': thresholds,
             'class_weights': [[w[k] for w in per_class] for k in range(num_members)]}

@@ -34,8 +34,8 @@ def test_left_hand_is_flipped_with_masks_and_prediction_flips_back(phantom_root)
     assert (flipped['img'] == original['img'][:, ::-1]).all()
     assert (flipped['gt_seg_map'] == original['gt_seg_map'][:, ::-1]).all()
     logits = torch.from_numpy(flipped['gt_seg_map'].astype(np.float32))[None, None]
-    restored = undo_test_transforms(logits, dict(hand_flip=True, flip=True,
-                                                  flip_direction='horizontal'))
+    restored = undo_test_transforms(
+        logits, dict(hand_flip=True, flip=True, flip_direction='horizontal'))
     assert torch.equal(restored[0, 0], logits[0, 0])  # two flips cancel
     restored = undo_test_transforms(logits, dict(hand_flip=True))
     assert (restored[0, 0].numpy() == original['gt_seg_map']).all()

@@ -25,9 +25,8 @@ def test_dice_only(tmp_path):
 def test_hd95_columns_when_every_fold_has_them(tmp_path):
     fold = {'mDice': 0.5, 'Dice.a': 0.4, 'Dice.b': 0.6, 'mHD95': 3.0, 'HD95.a': 2.0,
             'HD95.b': 4.0}
-    write_kfold_report(str(tmp_path), {'fold0': fold, 'fold1': dict(fold, **{'HD95.a': 4.0,
-                                                                          'mHD95': 4.0})},
-                       CLASSES)
+    other = dict(fold, **{'HD95.a': 4.0, 'mHD95': 4.0})
+    write_kfold_report(str(tmp_path), {'fold0': fold, 'fold1': other}, CLASSES)
     rows = _rows(tmp_path)
     assert rows[0] == ['class', 'fold0', 'fold1', 'mean', 'fold0_hd95', 'fold1_hd95',
                        'mean_hd95']

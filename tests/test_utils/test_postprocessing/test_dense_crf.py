@@ -16,6 +16,8 @@ def test_crf_snaps_a_blurry_probability_to_the_image_edge():
     before = prob[0] > 0.5
     after = dense_crf_masks(image, prob, bilateral_compat=10, iterations=10)[0]
     truth = image > 100
-    dice = lambda m: 2 * (m & truth).sum() / (m.sum() + truth.sum())
+
+    def dice(m):
+        return 2 * (m & truth).sum() / (m.sum() + truth.sum())
     assert dice(after) > dice(before)
     assert not dense_crf_masks(image, np.zeros((1, 40, 40), np.float32)).any()

@@ -47,9 +47,8 @@ def test_data_root_and_fold_reach_the_built_datasets(config, by, phantom_root):
 def test_fold_changes_the_validation_images(phantom_root):
     config = osp.join(REPO_ROOT, CONFIGS[0])
     root = osp.join(phantom_root, 'train')
-    vals = [{i['img_path'] for i in _built(read_config(config, None, data_root=root, fold=k,
-                                                        num_folds=2), 'val_dataloader').infos}
-            for k in (0, 1)]
+    configs = [read_config(config, None, data_root=root, fold=k, num_folds=2) for k in (0, 1)]
+    vals = [{i['img_path'] for i in _built(cfg, 'val_dataloader').infos} for cfg in configs]
     assert vals[0] and vals[1] and not vals[0] & vals[1]
 
 
