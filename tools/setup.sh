@@ -211,7 +211,11 @@ log "installed: $("$PY" -c 'import mmseg_ext, torch, mmcv, mmseg; print("mmseg_e
 "$PY" -m mmseg_ext.utils.runtime.device_report
 
 case "${1:-}" in
-  test) shift; exec "$PY" -m pytest -q tests "$@" ;;
+  test) shift
+    log "lint: flake8 and isort (setup.cfg)"
+    "$PY" -m flake8 . && "$PY" -m isort --check-only --diff . \
+      || { echo "setup: lint failed (above); fix it, then run tools/setup.sh test again" >&2; exit 1; }
+    exec "$PY" -m pytest -q tests "$@" ;;
   demo) shift; exec bash "$ROOT/tools/demo.sh" "$@" ;;
   "") ;;
   *) echo "usage: bash tools/setup.sh [test|demo]" >&2; exit 2 ;;
