@@ -1,9 +1,14 @@
 """Seconds per image and peak RSS of the averaging paths, full-plane ("before") vs box merge.
 
-For a checkpoint (the README demo's) on 2048² phantom test images, each row
-runs in a fresh process: one warm-up image, then ``--images`` timed images
-(prediction, masks, RLE and the CSV row writing), so the seconds per image
-are after start-up. Rows: ``tools/test.py``'s path (``test_step``), ``--tta``
+On 2048² phantoms, each row runs in a fresh process: one untimed pass over
+the images (start-up, caches), then a timed one (prediction, masks, RLE and
+the CSV row writing), so the seconds per image are after start-up. With
+``--checkpoint`` the model is that checkpoint's. Without one the network's
+output is bone-shaped logits of each image's own annotation, drawn at the
+view's size, flip and padding (+8 in a bone, -8 outside, smoothed, with
+noise: what a trained model gives, so the boxes are a trained model's) and
+what is timed is everything after the network (``--run-network`` also runs
+the demo network with random weights, for its cost). Rows: ``tools/test.py``'s path (``test_step``), ``--tta``
 (the config's ``tta_pipeline``: 3 scales x flip), a one-member and a
 two-member ensemble (the second member tests at 320 px: mixed sizes). The
 "before" of each row is the full-plane code, kept here as it was: every
@@ -11,15 +16,15 @@ view or member upsampled to (29, 2048, 2048), summed, then thresholded. The
 floor is the CSV writing and RLE encoding of 29 bool masks alone. The
 outputs of before and after are compared pixel by pixel.
 
-    python benchmarks/merge_paths.py --config CFG --checkpoint CKPT [--images 16]
+    python benchmarks/merge_paths.py [--checkpoint CKPT] [--images 16] [--data DIR]
 """
 import argparse
 import json
 import os.path as osp
 import resource
-import sys
 import tempfile
 import time
+import zlib
 
 from benchmarks.common import run_child
 
@@ -88,6 +93,56 @@ def before_ensemble_masks(members, path, rule):
 # -------------------------------------------------------------------------------------------
 
 
+class PhantomNetwork:
+    """Stands in for ``model.inference``: bone-shaped logits of each image's annotation
+    at the view's size, flip and padding.
+
+    Args:
+        model: The segmentor whose ``inference`` is replaced.
+        polygons (dict): Image path -> ``gt_polygons`` (class index, points).
+        run_network (bool): Also run the network (its output is not used).
+    """
+
+    def __init__(self, model, polygons: dict, run_network: bool = False) -> None:
+        self.network, self.polygons, self.cache = model.inference, polygons, {}
+        self.run_network = run_network
+        model.inference = self
+
+    def __call__(self, inputs, metas):
+        import torch
+        if self.run_network:
+            self.network(inputs, metas)
+        return torch.stack([self.logits(meta, tuple(inputs.shape[-2:])) for meta in metas])
+
+    def logits(self, meta, padded):
+        import numpy as np
+        import torch
+        import torch.nn.functional as F
+
+        from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
+        from mmseg_ext.utils.masks.bitmask import unpack_bits
+        from mmseg_ext.utils.postprocessing.test_time_geometry import padding_of
+        left, _, top, _ = padding_of(meta)
+        height, width = meta['img_shape'][:2]
+        key = (meta['img_path'], height, width, bool(meta.get('flip')), padded, left, top)
+        if key not in self.cache:
+            ori_h, ori_w = meta['ori_shape'][:2]
+            scale = np.array([width / ori_w, height / ori_h])
+            polygons = [(c, np.asarray(p) * scale) for c, p in self.polygons[meta['img_path']]]
+            masks = torch.from_numpy(unpack_bits(
+                rasterize_bitmask(polygons, (height, width)), 29)).float()
+            logits = F.avg_pool2d(masks[None] * 16 - 8, 3, stride=1, padding=1,
+                                  count_include_pad=False)[0]
+            seed = zlib.crc32(repr(key).encode())
+            logits += torch.randn(logits.shape, generator=torch.Generator().manual_seed(seed)) / 2
+            if meta.get('flip'):
+                logits = logits.flip(-1)
+            canvas = torch.full((29, ) + padded, -8.0)
+            canvas[:, top:top + height, left:left + width] = logits
+            self.cache[key] = canvas
+        return self.cache[key]
+
+
 def _members(config, checkpoint, count):
     from mmengine.config import Config
 
@@ -104,12 +159,15 @@ def _members(config, checkpoint, count):
     return members
 
 
-def _predictor(row, variant, config, checkpoint):
+def _predictor(row, variant, config, checkpoint, polygons, run_network=False):
     """A function: image path -> (29, H, W) bool masks."""
     from mmengine.dataset import Compose, pseudo_collate
 
     from mmseg_ext.apis.ensemble import ensemble_masks, without_annotations
     members = _members(config, checkpoint, 2 if row == 'ensemble2' else 1)
+    if polygons is not None:
+        for member in members:
+            PhantomNetwork(member.model, polygons, run_network)
     model, rule = members[0].model, members[0].mask_rule
     if row in ('ensemble1', 'ensemble2'):
         if variant == 'before':
@@ -141,15 +199,32 @@ def _predictor(row, variant, config, checkpoint):
     return predict
 
 
-def child(row, variant, config, checkpoint, image_root, images, out_csv) -> None:
+def _images(data_root, images, with_polygons):
+    """The first ``images`` image paths (sorted by name) and their polygons (or None)."""
+    from mmseg_ext.datasets import HandBoneDataset
+    dataset = HandBoneDataset(data_root=data_root, pipeline=[], test_mode=not with_polygons)
+    infos = sorted((dataset.get_data_info(i) for i in range(len(dataset))),
+                   key=lambda info: osp.basename(info['img_path']))[:images]
+    paths = [info['img_path'] for info in infos]
+    return paths, {info['img_path']: info['gt_polygons'] for info in infos} \
+        if with_polygons else None
+
+
+def child(row, variant, config, checkpoint, data_root, images, out_csv,
+          run_network=False) -> None:
     import torch
+    from mmengine.registry import init_default_scope
 
     from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-    from mmseg_ext.utils.formats.submission import SubmissionWriter, image_paths_by_name
-    paths = list(image_paths_by_name(image_root).values())[:images]
-    predict = _predictor('test' if row == 'floor' else row, variant, config, checkpoint)
+    from mmseg_ext.utils.formats.submission import SubmissionWriter
+    init_default_scope('mmseg')
+    checkpoint = None if checkpoint == 'none' else checkpoint
+    paths, polygons = _images(data_root, images, checkpoint is None)
+    predict = _predictor('test' if row == 'floor' else row, variant, config, checkpoint,
+                         polygons, run_network)
     with torch.no_grad():
-        predict(paths[0])  # warm-up
+        for path in paths:  # untimed pass: start-up and caches
+            predict(path)
         with SubmissionWriter(out_csv, HAND_BONE_CLASSES) as writer:
             if row == 'floor':  # masks made first; only their writing is timed
                 masks = [predict(p) for p in paths]
@@ -173,29 +248,33 @@ def differing_pixels(a_csv, b_csv, image_root) -> int:
 
 
 def make_images(folder, count):
+    """2048² phantoms with annotations: ``folder/train`` holds ``count`` (rounded up to even)."""
     from mmseg_ext.datasets.phantoms import make_phantoms
-    make_phantoms(folder, num_ids=1, size=2048, seed=0, num_test_ids=(count + 1) // 2)
-    return osp.join(folder, 'test', 'DCM')
+    make_phantoms(folder, num_ids=(count + 1) // 2, size=2048, seed=0, num_test_ids=1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config',
                         default=osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py'))
-    parser.add_argument('--checkpoint', required='--child' not in sys.argv)
+    parser.add_argument('--checkpoint', default='none',
+                        help='default: random weights, bone-shaped logits (see above)')
     parser.add_argument('--images', type=int, default=16)
     parser.add_argument('--data', help='folder for the 2048² phantoms (made if missing)')
+    parser.add_argument('--run-network', action='store_true',
+                        help='without --checkpoint: also run the network (random weights)')
     parser.add_argument('--rows', nargs='+', default=list(ROWS), choices=ROWS)
-    parser.add_argument('--child', nargs=4, metavar=('ROW', 'VARIANT', 'IMAGE_ROOT', 'CSV'))
+    parser.add_argument('--child', nargs=4, metavar=('ROW', 'VARIANT', 'DATA_ROOT', 'CSV'))
     args = parser.parse_args()
     if args.child:
-        row, variant, image_root, out_csv = args.child
-        return child(row, variant, args.config, args.checkpoint, image_root, args.images,
-                     out_csv)
+        row, variant, data_root, out_csv = args.child
+        return child(row, variant, args.config, args.checkpoint, data_root, args.images,
+                     out_csv, args.run_network)
     data = args.data or tempfile.mkdtemp(prefix='merge_paths_')
-    image_root = osp.join(data, 'test', 'DCM')
-    if not osp.isdir(image_root):
-        image_root = make_images(data, args.images)
+    if not osp.isdir(osp.join(data, 'train')):
+        make_images(data, args.images)
+    data_root = osp.join(data, 'train' if args.checkpoint == 'none' else 'test')
+    image_root = osp.join(data_root, 'DCM')
     out = tempfile.mkdtemp(prefix='merge_paths_csv_')
     script = osp.abspath(__file__)
     results = {}
@@ -203,13 +282,16 @@ def main() -> None:
         for variant in (('after', ) if row == 'floor' else ('before', 'after')):
             csv = osp.join(out, f'{row}_{variant}.csv')
             results[row, variant] = run_child(
-                script, row, variant, image_root, csv, '--config', args.config,
-                '--checkpoint', args.checkpoint, '--images', args.images)
+                script, row, variant, data_root, csv, '--config', args.config,
+                '--checkpoint', args.checkpoint, '--images', args.images,
+                *(['--run-network'] if args.run_network else []))
             results[row, variant]['csv'] = csv
             print(f'{row:<10} {variant:<6} {results[row, variant]["seconds"]:.3f} s/image '
                   f'{results[row, variant]["rss_mb"]:.0f} MB', flush=True)
-    print(f'\n{args.images} images of 2048², {osp.basename(args.checkpoint)}; seconds per image '
-          'after start-up (warm-up excluded), peak RSS of the process')
+    model = osp.basename(args.checkpoint) if args.checkpoint != 'none' else \
+        'bone-shaped logits' + (' + demo network' if args.run_network else ' (no network)')
+    print(f'\n{args.images} images of 2048², {model}; seconds per image after start-up, '
+          'peak RSS of the process')
     print(f'{"path":<12} {"before s":>9} {"after s":>8} {"speed-up":>9} {"before MB":>10} '
           f'{"after MB":>9} {"masks":>14}')
     for row in args.rows:
