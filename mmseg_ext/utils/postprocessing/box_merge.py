@@ -15,6 +15,7 @@ clamped at 0, for ``align_corners=False``; ``dst * (in - 1) / (out - 1)``
 otherwise), so the masks are those of the full-size computation except
 where a probability lies within float rounding (~1e-7) of the threshold.
 """
+import contextlib
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -57,12 +58,8 @@ class BilinearAxis:
         frac = src - low
         high = (low + 1).clamp_(max=in_size - 1)
         self.low_host, self.high_host = low.numpy(), high.numpy()
-        # (out, in) interpolation matrix: two non-zeros per row (one at the border)
-        matrix = torch.zeros(out_size, in_size, dtype=torch.float32)
-        rows = torch.arange(out_size)
-        matrix.index_put_((rows, low), 1 - frac, accumulate=True)
-        matrix.index_put_((rows, high), frac, accumulate=True)
-        self.matrix = matrix.to(device)
+        self.low, self.high = low.to(device), high.to(device)
+        self.w_low, self.w_high = (1 - frac).to(device), frac.to(device)
 
     def span(self, first: int, last: int) -> Tuple[int, int]:
         """Output range [start, stop) whose footprint touches source cells first..last."""
@@ -89,9 +86,12 @@ def resize_box(plane: Tensor, rows: BilinearAxis, cols: BilinearAxis, box: Box) 
     """Output pixels ``box`` = (y0, y1, x0, x1) of bilinearly resizing (h, w) ``plane``."""
     y0, y1, x0, x1 = box
     r0, r1 = int(rows.low_host[y0]), int(rows.high_host[y1 - 1]) + 1
-    c0, c1 = int(cols.low_host[x0]), int(cols.high_host[x1 - 1]) + 1
-    across = torch.mm(plane[r0:r1, c0:c1], cols.matrix[x0:x1, c0:c1].t())
-    return torch.mm(rows.matrix[y0:y1, r0:r1], across)
+    crop = plane[r0:r1]  # the source rows the box reads
+    # along each source row first, then between rows (the order of torch's kernel)
+    across = crop.index_select(1, cols.low[x0:x1]).mul_(cols.w_low[x0:x1])
+    across.addcmul_(crop.index_select(1, cols.high[x0:x1]), cols.w_high[x0:x1])
+    out = across.index_select(0, rows.low[y0:y1] - r0).mul_(rows.w_low[y0:y1, None])
+    return out.addcmul_(across.index_select(0, rows.high[y0:y1] - r0), rows.w_high[y0:y1, None])
 
 
 def cell_boxes(positive: Tensor) -> Tensor:
@@ -264,6 +264,28 @@ def merge_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight],
     Returns:
         Tensor: (C, H, W) bool masks on the stacks' device.
     """
+    with _one_cpu_thread(stacks[0].device):
+        return _merge_masks(stacks, weights, thresholds)
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device):
+    """On the CPU, run the per-class work on one intra-op thread: its operations are
+    small (a box each), where parallel regions cost more than they gain, and stall when
+    the cores are busy with other processes. Elementwise results do not depend on it."""
+    threads = torch.get_num_threads()
+    if device.type != 'cpu' or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _merge_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight],
+                 thresholds: Tensor) -> Tensor:
     first = stacks[0]
     num_classes, size, device = first.num_classes, first.size, first.device
     thresholds = thresholds.to(device).reshape(-1, 1, 1)
