@@ -140,7 +140,8 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
     """(C, H, W) bool masks at the original size of the members' weighted mean.
 
     The result of ``rule(ensemble_probs(members, img_path, class_weights), img_path)``
-    without the full-size probabilities: each member gives its views' test-size
+    (up to float rounding of probabilities within ~1e-7 of a threshold) without the
+    full-size probabilities: each member gives its views' test-size
     logits (``views``) and each class is computed only on the box where the
     mean can pass its threshold
     (:func:`~mmseg_ext.utils.postprocessing.box_merge.rule_masks`). A rule with
