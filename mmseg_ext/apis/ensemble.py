@@ -7,7 +7,24 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
+from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+
+
+ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
+
+
+def without_annotations(pipeline: Sequence[dict]) -> List[dict]:
+    """``pipeline`` without its annotation loading (inside ``TestTimeAug`` too)."""
+    steps = []
+    for step in pipeline:
+        if step['type'] in ANNOTATION_LOADERS:
+            continue
+        if step['type'] == 'TestTimeAug':
+            step = dict(step, transforms=[
+                without_annotations(group) for group in step['transforms']])
+        steps.append(step)
+    return steps
 
 
 class EnsembleMember:
@@ -18,12 +35,16 @@ class EnsembleMember:
         checkpoint (str): Checkpoint file.
         weight (float): Weight in the probability average. Defaults to 1.
         device (str, optional): Defaults to cuda if available, else cpu.
-        pipeline (list, optional): Test pipeline; defaults to the config's,
-            without its annotation loading.
+        pipeline (list, optional): Test pipeline; defaults to the config's
+            (its ``tta_pipeline`` with ``tta``), without its annotation loading.
+        tta (bool): Predict the views of the config's ``tta_pipeline`` and merge
+            them as ``tools/test.py --tta`` does (the config's ``tta_model.merge``,
+            default 'prob'). Defaults to False.
     """
 
     def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
-                 device: Optional[str] = None, pipeline: Optional[list] = None) -> None:
+                 device: Optional[str] = None, pipeline: Optional[list] = None,
+                 tta: bool = False) -> None:
         from mmengine.config import Config
         from mmengine.dataset import Compose
         from mmengine.registry import init_default_scope
@@ -33,10 +54,12 @@ class EnsembleMember:
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.model = init_model(cfg, checkpoint, device=device)
         if pipeline is None:
-            pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
-                        if t['type'] not in ('LoadHandBoneAnnotations', 'LoadAnnotations')]
+            pipeline = without_annotations(
+                cfg.tta_pipeline if tta else cfg.test_dataloader.dataset.pipeline)
         self.pipeline = Compose(pipeline)
         self.weight = float(weight)
+        self.tta = tta
+        self.merge = (cfg.get('tta_model') or {}).get('merge', 'prob') if tta else 'prob'
 
     @property
     def test_cfg(self) -> dict:
@@ -48,10 +71,26 @@ class EnsembleMember:
         """The model's thresholds, cleanup and CRF."""
         return self.model.mask_rule
 
+    @torch.no_grad()
+    def views(self, img_path: str, **fields) -> ViewStack:
+        """The image's views (one, or the TTA views) as test-size logits with their
+        test transforms undone (:meth:`MultiLabelSegmentorMixin.predict_views`).
+
+        Args:
+            img_path (str): The image.
+            **fields: More inputs of the pipeline (e.g. a crop box).
+        """
+        from mmengine.dataset import pseudo_collate
+        data = pseudo_collate([self.pipeline(dict(img_path=img_path, **fields))])
+        if not self.tta:  # one view
+            data = {key: [value] for key, value in data.items()}
+        return self.model.predict_views(data, self.merge)[0]
+
     def add_probs(self, img_path: str, total: Optional[torch.Tensor] = None,
                   weight: Union[float, torch.Tensor, None] = None, **fields) -> torch.Tensor:
         """Add ``weight`` (default: the member's) x the image's (C, H, W) probabilities
-        into ``total`` (:meth:`MultiLabelSegmentorMixin.predict_probs`).
+        into ``total``: the full-plane path
+        (:meth:`~mmseg_ext.utils.postprocessing.box_merge.ViewStack.add_dense`).
 
         Args:
             img_path (str): The image.
@@ -59,15 +98,23 @@ class EnsembleMember:
             weight (float | Tensor, optional): Scalar or (C, 1, 1) weight.
             **fields: More inputs of the pipeline (e.g. a crop box).
         """
-        from mmengine.dataset import pseudo_collate
-        data = pseudo_collate([self.pipeline(dict(img_path=img_path, **fields))])
         weight = self.weight if weight is None else weight
-        return self.model.predict_probs(data, total, weight)
+        return self.views(img_path, **fields).add_dense(total, weight)
+
+
+def member_weights(members: Sequence, class_weights: Optional[torch.Tensor] = None) -> list:
+    """Per member, its scalar ``weight``, or its (C, 1, 1) row of ``class_weights``."""
+    if class_weights is None:
+        return [member.weight for member in members]
+    return [class_weights[k].float().view(-1, 1, 1) for k in range(len(members))]
 
 
 def ensemble_probs(members: Sequence, img_path: str,
-                   class_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+                   class_weights: Optional[torch.Tensor] = None, **fields) -> torch.Tensor:
     """Weighted mean of the members' probabilities for one image, on their device.
+
+    The full-plane path, for a dense CRF and callers that need probabilities;
+    :func:`ensemble_masks` gives the masks without them.
 
     Args:
         members (Sequence): The models: :class:`EnsembleMember` or any object with
@@ -77,17 +124,11 @@ def ensemble_probs(members: Sequence, img_path: str,
         class_weights (Tensor, optional): (K, C) weight of each member per
             class (e.g. from tools/analysis_tools/search_ensemble.py); by
             default each member's scalar ``weight``.
-
-    Every member adds its probabilities into one float32 running sum, a few
-    classes at a time, so memory is that sum plus ``CLASSES_PER_STEP``
-    full-size planes, whatever the number of members (and of images); nothing
-    is copied to the host.
+        **fields: More pipeline inputs of the members (e.g. a crop box).
     """
     total, weight_sum = None, 0.0
-    for k, member in enumerate(members):
-        weight = member.weight if class_weights is None \
-            else class_weights[k].float().view(-1, 1, 1)
-        total = member.add_probs(img_path, total, weight)
+    for member, weight in zip(members, member_weights(members, class_weights)):
+        total = member.add_probs(img_path, total, weight, **fields)
         weight_sum = weight_sum + weight
     if torch.is_tensor(weight_sum):
         weight_sum = weight_sum.to(total.device)
@@ -95,10 +136,31 @@ def ensemble_probs(members: Sequence, img_path: str,
 
 
 def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
-                   class_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """(C, H, W) bool masks of one image: the members' weighted mean probability
-    (:func:`ensemble_probs`), then ``rule``; on the members' device."""
-    return rule(ensemble_probs(members, img_path, class_weights), img_path)
+                   class_weights: Optional[torch.Tensor] = None, **fields) -> torch.Tensor:
+    """(C, H, W) bool masks at the original size of the members' weighted mean.
+
+    The result of ``rule(ensemble_probs(members, img_path, class_weights), img_path)``
+    (up to float rounding of probabilities within ~1e-7 of a threshold) without the
+    full-size probabilities: each member gives its views' test-size
+    logits (``views``) and each class is computed only on the box where the
+    mean can pass its threshold
+    (:func:`~mmseg_ext.utils.postprocessing.box_merge.rule_masks`). A rule with
+    ``crf`` takes the full-plane path (:func:`ensemble_probs`).
+
+    Args:
+        members (Sequence): :class:`EnsembleMember` s or any objects with ``weight``
+            and ``views(img_path, **fields)`` (e.g.
+            :class:`mmseg_ext.deploy.onnx_member.ExportedMember`).
+        img_path (str): The image.
+        rule (MaskRule): Thresholds, cleanup and CRF.
+        class_weights (Tensor, optional): (K, C) weight of each member per class;
+            by default each member's scalar ``weight``.
+        **fields: More pipeline inputs of the members (e.g. a crop box).
+    """
+    if rule.crf:
+        return rule(ensemble_probs(members, img_path, class_weights, **fields), img_path)
+    stacks = [member.views(img_path, **fields) for member in members]
+    return rule_masks(stacks, member_weights(members, class_weights), rule, img_path)
 
 
 def parse_member(spec: str) -> List[str]:

@@ -1,7 +1,8 @@
 """An exported model as an ensemble member (``tools/ensemble.py --model model.onnx``).
 
-Implements the member interface of :func:`mmseg_ext.apis.ensemble.ensemble_probs`:
-``weight``, ``mask_rule`` and ``add_probs(img_path, total, weight)``. Needs no
+Implements the member interface of :func:`mmseg_ext.apis.ensemble.ensemble_masks`:
+``weight``, ``mask_rule``, ``views(img_path)`` and ``add_probs(img_path, total, weight)``
+(:func:`~mmseg_ext.apis.ensemble.ensemble_probs`). Needs no
 config file and no mmcv/mmengine/mmseg: the JSON beside the model says how to
 prepare the image and turn probabilities into masks.
 """
@@ -14,7 +15,7 @@ from torch import Tensor
 
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.postprocessing.original_size import add_upsampled
+from mmseg_ext.utils.postprocessing.box_merge import ViewStack
 from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
 
 from .preprocess import Prepared, prepare
@@ -108,36 +109,47 @@ class ExportedMember:
         return undo_test_transforms(torch.from_numpy(logits)[None].float(), meta)[0]
 
     @torch.no_grad()
+    def views(self, img_path: str, **fields) -> ViewStack:
+        """The image's views (the image, and its mirror with ``tta``) as test-size
+        logits with the padding, the flip and the hand-side flip undone.
+
+        Args:
+            img_path (str): The X-ray file.
+            **fields: Further pipeline inputs of the PyTorch members (e.g. a crop
+                box); an exported model takes none.
+
+        Raises:
+            DeployError: ``fields`` given (the exported pre-processing has no such step),
+                or an output with another number of classes than the JSON names.
+        """
+        if fields:
+            raise DeployError(f'{self.model_path}: an exported model takes only the image, '
+                              f'not {sorted(fields)}')
+        prepared = prepare(read_xray(img_path), img_path, self.spec)
+        views = self._logits(prepared)
+        if views[0][0].shape[0] != len(self.spec.class_names):
+            raise DeployError(f'{self.model_path}: {views[0][0].shape[0]} output channels, '
+                              f'its JSON names {len(self.spec.class_names)} classes')
+        stack = ViewStack(prepared.ori_shape, 'prob', self.spec.align_corners)
+        for logits, flip in views:
+            stack.add(self._undo(logits, prepared, flip))
+        return stack
+
     def add_probs(self, img_path: str, total: Optional[Tensor] = None,
                   weight: Union[float, Tensor, None] = None, **fields) -> Tensor:
-        """Add ``weight`` x this model's (C, H, W) probabilities for one image into ``total``.
+        """Add ``weight`` x this model's (C, H, W) probabilities for one image into
+        ``total``: the full-plane path (:meth:`ViewStack.add_dense`; each view with
+        ``weight / views``).
 
         Args:
             img_path (str): The X-ray file.
             total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
             weight (float | Tensor, optional): Scalar or (C, 1, 1) per-class weight;
                 default the member's ``weight``.
-            **fields: Further pipeline inputs of the PyTorch members (e.g. a crop
-                box); an exported model takes none.
+            **fields: As for :meth:`views` (none allowed).
 
         Returns:
             Tensor: ``total`` with this model's weighted probabilities added.
-
-        Raises:
-            DeployError: ``fields`` given (the exported pre-processing has no such step).
         """
-        if fields:
-            raise DeployError(f'{self.model_path}: an exported model takes only the image, '
-                              f'not {sorted(fields)}')
         weight = self.weight if weight is None else weight
-        prepared = prepare(read_xray(img_path), img_path, self.spec)
-        views = self._logits(prepared)
-        if views[0][0].shape[0] != len(self.spec.class_names):
-            raise DeployError(f'{self.model_path}: {views[0][0].shape[0]} output channels, '
-                              f'its JSON names {len(self.spec.class_names)} classes')
-        view_weight = weight / len(views) if not torch.is_tensor(weight) \
-            else weight.float() / len(views)
-        for logits, flip in views:
-            total = add_upsampled(total, self._undo(logits, prepared, flip), prepared.ori_shape,
-                                  view_weight, self.spec.align_corners)
-        return total
+        return self.views(img_path, **fields).add_dense(total, weight)

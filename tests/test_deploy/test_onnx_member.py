@@ -140,3 +140,30 @@ def test_package_imports_without_deploy_packages():
     proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-3000:]
+
+
+def test_box_merge_equals_full_plane_with_exported_members(exported_tiny, tiny_run,
+                                                           phantom_root):
+    """``ensemble_masks`` of exported members (one with its flip) and a PyTorch member at
+    another input size, per-class weights too: every pixel as the full-plane path's."""
+    import torch
+
+    from mmseg_ext.apis.ensemble import EnsembleMember, ensemble_masks, ensemble_probs
+    from mmseg_ext.deploy.onnx_member import ExportedMember
+    from mmseg_ext.utils.formats.submission import image_paths_by_name
+    config, ckpt = tiny_run
+    members = [ExportedMember(exported_tiny[0]), ExportedMember(exported_tiny[0], 0.5, tta=True),
+               EnsembleMember(config, ckpt, 2.0, device='cpu')]
+    rule = members[0].mask_rule
+    per_class = torch.rand((3, 29), generator=torch.Generator().manual_seed(1))
+    differing, foreground = 0, 0
+    for path in image_paths_by_name(osp.join(phantom_root, 'test', 'DCM')).values():
+        for class_weights in (None, per_class):
+            probs = ensemble_probs(members, path, class_weights)
+            expected = rule(probs, path)
+            got = ensemble_masks(members, path, rule, class_weights)
+            near = (probs - rule.thresholds(29)).abs() <= 1e-6
+            assert not ((got != expected) & ~near).any()
+            differing += int((got != expected).sum())
+            foreground += int(expected.sum())
+    assert foreground > 1000 and differing == 0

@@ -9,6 +9,7 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from mmseg_ext.models.utils import gaussian_slide
+from mmseg_ext.utils.postprocessing.box_merge import ViewStack
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, check_test_cfg
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled, upsample_and_threshold
 from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms, valid_pixel_mask
@@ -83,6 +84,43 @@ class MultiLabelSegmentorMixin:
             if space == 'vote' else None
         return add_upsampled(total, logits, meta['ori_shape'][:2], weight, self.align_corners,
                              space, thresholds)
+
+    def view_stack(self, meta: dict, space: str = 'prob') -> ViewStack:
+        """An empty :class:`~mmseg_ext.utils.postprocessing.box_merge.ViewStack` for one
+        image (``meta['ori_shape']``); 'vote' uses the rule's thresholds."""
+        thresholds = self.mask_rule.thresholds(self.out_channels) if space == 'vote' else None
+        return ViewStack(meta['ori_shape'][:2], space, self.align_corners, thresholds)
+
+    def add_view(self, stack: ViewStack, logits: Tensor, meta: dict) -> ViewStack:
+        """Add one view's (C, h, w) test-size logits, its test transforms undone, to
+        ``stack``: the one way a view joins a merge (TTA model and ensemble members)."""
+        return stack.add(undo_test_transforms(logits[None].float(), meta)[0])
+
+    @torch.no_grad()
+    def predict_views(self, data: dict, space: str = 'prob') -> List[ViewStack]:
+        """Per image of a collated batch of views, the stack of its views' logits.
+
+        Args:
+            data (dict): ``inputs`` and ``data_samples``, each a list with one
+                collated batch per view (a ``TestTimeAug`` pipeline through
+                ``pseudo_collate``).
+            space (str): How the stack merges its views ('prob', 'logit', 'vote').
+
+        Returns:
+            list[ViewStack]: One per image, views in order.
+        """
+        num_views = len(data[next(iter(data))])
+        stacks: List[ViewStack] = []
+        for index in range(num_views):
+            view = self.data_preprocessor({key: value[index] for key, value in data.items()},
+                                          False)
+            metas = [sample.metainfo for sample in view['data_samples']]
+            logits = self.inference(view['inputs'], metas)
+            if index == 0:
+                stacks = [self.view_stack(meta, space) for meta in metas]
+            for stack, image_logits, meta in zip(stacks, logits, metas):
+                self.add_view(stack, image_logits, meta)
+        return stacks
 
     @torch.no_grad()
     def predict_probs(self, data: dict, total: Optional[Tensor] = None,

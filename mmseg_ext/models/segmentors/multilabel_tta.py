@@ -1,5 +1,5 @@
-"""Test-time augmentation for independent sigmoid channels, merged as views arrive."""
-from typing import List, Optional
+"""Test-time augmentation for independent sigmoid channels, merged from test-size logits."""
+from typing import List
 
 import torch
 from mmengine.structures import PixelData
@@ -7,7 +7,7 @@ from mmseg.models.segmentors import SegTTAModel
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.utils.postprocessing.original_size import SPACES
+from mmseg_ext.utils.postprocessing.box_merge import SPACES, ViewStack, rule_masks
 
 
 @MODELS.register_module()
@@ -15,11 +15,13 @@ class MultiLabelTTAModel(SegTTAModel):
     """Merges the views per class (never across classes), then applies the mask rule once.
 
     mmseg's ``SegTTAModel`` softmaxes across channels (wrong for bones that
-    overlap) and keeps every view's prediction until the merge. Here each
-    view's logits are flipped/rotated back and added, a few classes at a time
-    at the original size, into one running sum per image on the model's device
-    (:meth:`MultiLabelSegmentorMixin.add_original_size`), so memory is that
-    sum plus ``CLASSES_PER_STEP`` planes whatever the number of views. Views may also be
+    overlap) and keeps every view's full-size prediction until the merge. Here
+    each view's test-size logits are flipped/rotated back and kept
+    (:meth:`MultiLabelSegmentorMixin.predict_views`); the merge computes each
+    class only on the box where it can pass the threshold
+    (:func:`~mmseg_ext.utils.postprocessing.box_merge.rule_masks`, the same merge
+    as an ensemble member with ``tta=True``), so no full-size float tensor
+    exists; a dense CRF merges at the full size. Views may also be
     photometric (e.g. mmseg's ``AdjustGamma`` or ``CLAHE`` in the
     ``tta_pipeline``). The segmentor's mask rule (``test_cfg`` threshold,
     cleanup, CRF) runs once per image, on the merge.
@@ -40,35 +42,16 @@ class MultiLabelTTAModel(SegTTAModel):
 
     @torch.no_grad()
     def test_step(self, data) -> List[SegDataSample]:
-        """Predict the views one at a time, adding each into a running sum per image."""
+        """Predict the views one at a time, then merge each image's views."""
         if not isinstance(data, dict):
             raise TypeError(f'MultiLabelTTAModel expects a dict batch, got {type(data)}')
-        num_views = len(data[next(iter(data))])
-        totals: List[Optional[torch.Tensor]] = []
-        firsts: List[SegDataSample] = []
-        for index in range(num_views):
-            view = self.module.data_preprocessor(
-                {key: value[index] for key, value in data.items()}, False)
-            metas = [sample.metainfo for sample in view['data_samples']]
-            logits = self.module.inference(view['inputs'], metas)
-            if index == 0:
-                totals, firsts = [None] * len(metas), list(view['data_samples'])
-            for i, meta in enumerate(metas):
-                totals[i] = self.module.add_original_size(logits[i], meta, totals[i],
-                                                          space=self.merge)
-        return [self.merged_sample(total, first, num_views)
-                for total, first in zip(totals, firsts)]
+        stacks = self.module.predict_views(data, self.merge)
+        firsts = data['data_samples'][0]  # the first view's samples (metadata, ground truth)
+        return [self.merged_sample(stack, first) for stack, first in zip(stacks, firsts)]
 
-    def merged_sample(self, total: torch.Tensor, first: SegDataSample,
-                      num_views: int) -> SegDataSample:
+    def merged_sample(self, stack: ViewStack, first: SegDataSample) -> SegDataSample:
         """The image's sample (first view's metadata and ground truth) with the rule's masks."""
-        rule = self.module.mask_rule
-        if self.merge == 'vote':
-            masks = rule.finish(total * 2 > num_views)
-        else:
-            mean = total.div_(num_views)
-            probs = mean.sigmoid_() if self.merge == 'logit' else mean
-            masks = rule(probs, first.metainfo.get('img_path'))
+        masks = rule_masks([stack], [1.0], self.module.mask_rule, first.metainfo.get('img_path'))
         sample = SegDataSample(metainfo=first.metainfo)
         sample.set_data({'pred_sem_seg': PixelData(data=masks)})
         if 'gt_sem_seg' in first:

@@ -11,6 +11,7 @@ import time
 import torch
 
 from mmseg_ext.apis import EnsembleMember, parse_member
+from mmseg_ext.apis.ensemble import ensemble_masks
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, image_paths_by_name
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
@@ -24,13 +25,19 @@ STAGE2_PIPELINE = [dict(type='LoadXRayImage'), dict(type='CropCarpalROI'),
 
 def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box,
            rule: MaskRule) -> torch.Tensor:
-    """Replace the carpal channels of (29, H, W) masks by stage 2's crop masks
-    (``rule``: stage 2's thresholds and cleanup)."""
+    """Replace the carpal channels of (29, H, W) masks by stage 2's crop masks of
+    (8, h, w) probabilities (``rule``: stage 2's thresholds and cleanup)."""
+    return replace_carpals(stage1_masks, rule(crop_probs), box)
+
+
+def replace_carpals(stage1_masks: torch.Tensor, crop_masks: torch.Tensor, box) -> torch.Tensor:
+    """Replace the carpal channels of (29, H, W) masks by stage 2's (8, h, w) masks of
+    the crop ``box`` = (y0, y1, x0, x1)."""
     y0, y1, x0, x1 = box
     masks = stage1_masks.clone()
     carpals = slice(CARPAL_START, CARPAL_START + len(CARPAL_CLASSES))
     masks[carpals] = False
-    masks[carpals, y0:y1, x0:x1] = rule(crop_probs).to(masks.device)
+    masks[carpals, y0:y1, x0:x1] = crop_masks.to(masks.device)
     return masks
 
 
@@ -53,11 +60,12 @@ def main() -> None:
     start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:
         for path in images:
-            masks = rule1(stage1.add_probs(path), path)
+            masks = ensemble_masks([stage1], path, rule1)
             carpals = masks[CARPAL_START:CARPAL_START + len(CARPAL_CLASSES)].cpu().numpy()
             box = carpal_box(carpals, masks.shape[1:], args.margin)
             if box is not None:
-                masks = refine(masks, stage2.add_probs(path, roi_box=box), box, rule2)
+                crop_masks = ensemble_masks([stage2], path, rule2, roi_box=box)
+                masks = replace_carpals(masks, crop_masks, box)
                 refined += 1
             writer.write_image(osp.basename(path), masks)
     print(f'two-stage: {refined}/{len(images)} images refined, {writer.rows} rows written to '

@@ -1,0 +1,87 @@
+"""``ensemble_masks``: the members' masks without full-size probabilities, equal to the
+full-plane path and, for one member, byte for byte to ``tools/test.py``'s submission."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmseg_ext.apis.ensemble import EnsembleMember, ensemble_masks, ensemble_probs
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.formats.submission import SubmissionWriter, image_paths_by_name
+from tests.helpers import run_tool
+
+
+def _tta_config(config, path, merge, scales=(48, 64, 80)):
+    """``config`` with scales x flip TTA views (none an integer factor of 128 px but 64)."""
+    cfg = Config.fromfile(config)
+    cfg.tta_pipeline = [dict(type='LoadXRayImage'), dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=(s, s), keep_ratio=True) for s in scales],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='PackSegInputs')]])]
+    cfg.tta_model = dict(type='MultiLabelTTAModel', merge=merge)
+    cfg.dump(str(path))
+    return str(path)
+
+
+def _write(members, image_root, out_csv, rule=None, class_weights=None):
+    """A submission of ``ensemble_masks`` (tools/ensemble.py's loop)."""
+    rule = rule or members[0].mask_rule
+    with SubmissionWriter(str(out_csv), HAND_BONE_CLASSES) as writer:
+        for path in image_paths_by_name(image_root).values():
+            writer.write_image(osp.basename(path), ensemble_masks(members, path, rule,
+                                                                  class_weights))
+    return out_csv
+
+
+@pytest.mark.parametrize('merge', ['prob', 'logit', 'vote'])
+def test_tta_member_equals_tools_test_tta(tiny_run, phantom_root, tmp_path, merge):
+    config, ckpt = tiny_run
+    config = _tta_config(config, tmp_path / 'tta.py', merge)
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    run_tool('tools/test.py', config, ckpt, '--tta', '--submission', str(tmp_path / 'test.csv'))
+    member = EnsembleMember(config, ckpt, device='cpu', tta=True)
+    assert member.merge == merge
+    out = _write([member], image_root, tmp_path / 'api.csv')
+    assert out.read_bytes() == (tmp_path / 'test.csv').read_bytes()
+
+
+def test_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
+    config, ckpt = tiny_run
+    image_root = osp.join(phantom_root, 'test', 'DCM')
+    run_tool('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'test.csv'))
+    out = _write([EnsembleMember(config, ckpt, device='cpu')], image_root,
+                 tmp_path / 'api.csv')
+    assert out.read_bytes() == (tmp_path / 'test.csv').read_bytes()
+
+
+def test_equals_the_full_plane_path(tiny_run, phantom_root, tmp_path):
+    """Mixed input sizes, a TTA member, per-class weights: every pixel as
+    ``rule(ensemble_probs(...))``, except within 1e-6 of the threshold (none here)."""
+    config, ckpt = tiny_run
+    other = Config.fromfile(config)
+    for step in other.test_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = (96, 96)
+    other.dump(str(tmp_path / 'other.py'))
+    members = [EnsembleMember(config, ckpt, device='cpu'),
+               EnsembleMember(str(tmp_path / 'other.py'), ckpt, 0.5, device='cpu'),
+               EnsembleMember(_tta_config(config, tmp_path / 'tta.py', 'prob'), ckpt,
+                              device='cpu', tta=True)]
+    rule = members[0].mask_rule
+    rule.threshold = [0.3 if i % 2 else 0.6 for i in range(len(HAND_BONE_CLASSES))]
+    generator = torch.Generator().manual_seed(0)
+    per_class = torch.rand((3, len(HAND_BONE_CLASSES)), generator=generator)
+    differing, foreground = 0, 0
+    for path in image_paths_by_name(osp.join(phantom_root, 'test', 'DCM')).values():
+        for class_weights in (None, per_class):
+            probs = ensemble_probs(members, path, class_weights)
+            expected = rule(probs, path)
+            got = ensemble_masks(members, path, rule, class_weights)
+            near = (probs - rule.thresholds(probs.shape[0])).abs() <= 1e-6
+            assert not ((got != expected) & ~near).any()
+            differing += int((got != expected).sum())
+            foreground += int(expected.sum())
+    assert foreground > 1000
+    assert differing == 0
