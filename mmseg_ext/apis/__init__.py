@@ -1,5 +1,5 @@
-from .ensemble import EnsembleMember, ensemble_masks, ensemble_probs, parse_member
-from .member import Member, MemberSpec, build_member, read_members_file
+from .ensemble import EnsembleMember, ensemble_masks, ensemble_probs
+from .member import Member, MemberSpec, build_member, parse_member, read_members_file
 from .predictor import load_members, predict
 
 try:

@@ -10,7 +10,6 @@ import torch
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
-
 ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
 
 
@@ -161,11 +160,3 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
         return rule(ensemble_probs(members, img_path, class_weights, **fields), img_path)
     stacks = [member.views(img_path, **fields) for member in members]
     return rule_masks(stacks, member_weights(members, class_weights), rule, img_path)
-
-
-def parse_member(spec: str) -> List[str]:
-    """``CONFIG:CKPT[:WEIGHT]`` -> [config, checkpoint, weight]."""
-    parts = spec.split(':')
-    if len(parts) not in (2, 3):
-        raise ValueError(f'--model takes CONFIG:CKPT[:WEIGHT], got {spec!r}')
-    return parts + ['1.0'] * (3 - len(parts))

@@ -37,9 +37,14 @@ class Member(Protocol):
     def mask_rule(self) -> MaskRule:
         """Thresholds, cleanup and CRF of the member's config."""
 
+    def views(self, img_path: str, **fields):
+        """The image's test-size logits, one per view, test transforms undone
+        (a :class:`~mmseg_ext.utils.postprocessing.box_merge.ViewStack`)."""
+
     def add_probs(self, img_path: str, total=None, weight: Union[float, Tensor, None] = None,
                   **fields):
-        """Add ``weight`` (default the member's) x the image's probabilities into ``total``."""
+        """Add ``weight`` (default the member's) x the image's full-size probabilities into
+        ``total`` (the CRF and threshold-search paths)."""
 
 
 @dataclass(frozen=True)
@@ -170,9 +175,7 @@ def build_member(spec: MemberSpec, device: Optional[str] = None,
         from mmseg_ext.deploy.onnx_member import ExportedMember
         return ExportedMember(spec.path, spec.weight, backend, tta, threads)
     from .ensemble import EnsembleMember
-    if tta:
-        return EnsembleMember(spec.path, spec.checkpoint, spec.weight, device, tta=True)
-    return EnsembleMember(spec.path, spec.checkpoint, spec.weight, device)
+    return EnsembleMember(spec.path, spec.checkpoint, spec.weight, device, tta=tta)
 
 
 def member_classes(member: Member) -> Optional[List[str]]:

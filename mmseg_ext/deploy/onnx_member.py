@@ -7,41 +7,20 @@ config file and no mmcv/mmengine/mmseg: the JSON beside the model says how to
 prepare the image and turn probabilities into masks.
 """
 import os.path as osp
-from typing import Optional, Tuple, Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from mmseg_ext.utils.fileio.xray_io import read_xray
-from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
 
 from .preprocess import Prepared, prepare
 from .runtime import make_runner
 from .spec import DeployError, read_spec, spec_path
-
-EXPORTED_SUFFIXES = ('.onnx', '.xml')
-
-
-def parse_exported_member(spec: str) -> Optional[Tuple[str, float]]:
-    """``model.onnx[:WEIGHT]`` (or ``.xml``) -> (path, weight); None for another
-    ``--model`` form (``CONFIG:CKPT[:WEIGHT]``).
-
-    Raises:
-        ValueError: A weight that is not a number.
-    """
-    path, weight = spec, '1.0'
-    head, _, tail = spec.rpartition(':')
-    if head and osp.splitext(head)[1].lower() in EXPORTED_SUFFIXES:
-        path, weight = head, tail
-    if osp.splitext(path)[1].lower() not in EXPORTED_SUFFIXES:
-        return None
-    try:
-        return path, float(weight)
-    except ValueError as err:
-        raise ValueError(f'--model takes MODEL.onnx[:WEIGHT], got {spec!r}') from err
 
 
 class ExportedMember:

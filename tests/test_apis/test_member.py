@@ -60,6 +60,7 @@ def test_members_file_round_trip_and_errors(tmp_path):
 def test_members_with_different_classes_are_refused():
     def member(classes):
         return SimpleNamespace(weight=1.0, mask_rule=None, add_probs=lambda *a: None,
+                               views=lambda *a: None,
                                model=SimpleNamespace(dataset_meta=dict(classes=classes)))
     a, b = member(['x', 'y']), member(['x', 'z'])
     assert isinstance(a, Member)

@@ -93,7 +93,7 @@ def test_test_step_masks_are_the_rule_of_the_probabilities_applied_once(
 
 @pytest.mark.parametrize('merge', ['prob', 'logit', 'vote'])
 def test_tta_merges_views_then_applies_the_rule_once(phantom_root, tmp_path, tiny_run,
-                                                    rule_calls, merge):
+                                                     rule_calls, merge):
     cfg, model, images = _model_and_images(phantom_root, tmp_path, tiny_run, cleanup=CLEANUP)
     tta = MODELS.build(dict(type='MultiLabelTTAModel', module=cfg.model, merge=merge))
     tta.module = model
@@ -139,7 +139,7 @@ def test_tta_with_crf_runs_one_crf_per_image(phantom_root, tmp_path, tiny_run, c
 
 
 def test_ensemble_tool_applies_the_rule_once_per_image(phantom_root, tmp_path, tiny_run,
-                                                      rule_calls, crf_calls, monkeypatch):
+                                                       rule_calls, crf_calls, monkeypatch):
     config, ckpt = tiny_run
     images = sorted(glob.glob(osp.join(phantom_root, 'test', 'DCM', '*', '*.png')))
     out = str(tmp_path / 'ens.csv')

@@ -18,11 +18,13 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
-from mmseg_ext.apis import EnsembleMember, parse_member
+from mmseg_ext.apis import EnsembleMember
+from mmseg_ext.apis.member import parse_member
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.search_result import write_search_result
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.runtime.progress import track
 
 
 def weight_grid(num_models: int, step: float) -> list:
@@ -53,15 +55,19 @@ def main() -> None:
     parser.add_argument('--device', default=None)
     args = parser.parse_args()
     specs = [parse_member(m) for m in args.model]
-    members = [EnsembleMember(c, k, device=args.device) for c, k, _ in specs]
-    cfg = Config.fromfile(specs[0][0])
+    for spec in specs:
+        if spec.kind != 'checkpoint':
+            parser.error(f'--model {spec}: the search takes CONFIG.py:CKPT members')
+        spec.check_files()
+    members = [EnsembleMember(s.path, s.checkpoint, device=args.device) for s in specs]
+    cfg = Config.fromfile(specs[0].path)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     dataset = DATASETS.build(cfg.val_dataloader.dataset)
     load_gt = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations')])
     grid = weight_grid(len(members), args.weight_step)
     thresholds = sorted(set(args.grid) | {0.5})
     searches = [ThresholdSearch(thresholds) for _ in grid]
-    for i in range(len(dataset)):
+    for i in track(range(len(dataset)), what='validation images'):
         info = dataset.get_data_info(i)
         probs = [m.add_probs(info['img_path'], weight=1.0) for m in members]  # on the device
         gt = torch.from_numpy(unpack_bits(load_gt(dict(info))['gt_seg_map'],

@@ -10,8 +10,9 @@ import time
 
 import torch
 
-from mmseg_ext.apis import EnsembleMember, parse_member
+from mmseg_ext.apis import EnsembleMember
 from mmseg_ext.apis.ensemble import ensemble_masks
+from mmseg_ext.apis.member import parse_member
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, image_paths_by_name
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
@@ -52,10 +53,14 @@ def main() -> None:
     args = parser.parse_args()
     check_writable(args.submission)
     images = list(image_paths_by_name(args.image_root).values())
-    cfg1, ckpt1, _ = parse_member(args.stage1)
-    cfg2, ckpt2, _ = parse_member(args.stage2)
-    stage1 = EnsembleMember(cfg1, ckpt1, device=args.device)
-    stage2 = EnsembleMember(cfg2, ckpt2, device=args.device, pipeline=STAGE2_PIPELINE)
+    first, second = parse_member(args.stage1, '--stage1'), parse_member(args.stage2, '--stage2')
+    for spec, flag in ((first, '--stage1'), (second, '--stage2')):
+        if spec.kind != 'checkpoint':
+            parser.error(f'{flag} {spec}: takes CONFIG.py:CKPT')
+        spec.check_files(flag)
+    stage1 = EnsembleMember(first.path, first.checkpoint, device=args.device)
+    stage2 = EnsembleMember(second.path, second.checkpoint, device=args.device,
+                            pipeline=STAGE2_PIPELINE)
     rule1, rule2 = stage1.mask_rule, stage2.mask_rule
     start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:

@@ -16,4 +16,3 @@ def test_rotate_view_is_undone(angle):
     inner = (slice(12, 36), slice(16, 48))  # away from the corners lost by the rotation
     assert torch.allclose(back[0][inner], torch.from_numpy(xx)[inner], atol=0.05)
     assert torch.allclose(back[1][inner], torch.from_numpy(yy)[inner], atol=0.05)
-
