@@ -13,20 +13,14 @@ both are compared too.
     python benchmarks/boundary_metrics.py [--size 2048] [--repeats 3]
 """
 import argparse
-import os.path as osp
-import sys
 import time
 import warnings
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+import cv2
+import numpy as np
+import torch
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from benchmarks.common import best_of  # noqa: E402
+from benchmarks.common import best_of
 
 
 def phantom_pair(size: int, seed: int = 0):

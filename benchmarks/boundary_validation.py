@@ -12,14 +12,10 @@ truth as the prediction (masks shaped like a trained model's).
 import argparse
 import os.path as osp
 import shutil
-import sys
 import tempfile
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 CONFIG = osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py')
 
 

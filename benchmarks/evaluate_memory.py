@@ -19,8 +19,6 @@ import sys
 import tempfile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 def make_data(root: str, images: int, size: int, distinct: int) -> str:

@@ -34,8 +34,8 @@ NOISE = {'threshold': 3.0, 'cleanup': 3.0, 'crf': 0.5}
 
 
 def child(tree: str, rule: str, data_root: str, views: int, masks_out: str) -> dict:
-    """Run --tta over the phantoms with the package in ``tree``; time, memory, masks."""
-    sys.path.insert(0, tree)
+    """Run --tta over the phantoms with the package in ``tree`` (first on PYTHONPATH, set by
+    the parent); time, memory, masks."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -145,7 +145,7 @@ def main() -> None:
         result, masks = {}, {}
         for side, tree in sides.items():
             out = osp.join(work, f'{side}-{rule}.npz')
-            env = dict(os.environ, OMP_NUM_THREADS='2')
+            env = dict(os.environ, OMP_NUM_THREADS='2', PYTHONPATH=tree)
             proc = subprocess.run([sys.executable, osp.abspath(__file__), '--child', tree, rule,
                                    osp.join(work, 'train'), str(args.views), out],
                                   capture_output=True, text=True, cwd=tree, env=env)

@@ -21,11 +21,13 @@ class MultiLabelSegmentorMixin:
     Mixed into mmseg's ``EncoderDecoder`` and ``CascadeEncoderDecoder``: the
     heads only produce logits (``head.forward``); the losses in each head's
     ``loss_decode`` are applied here to (N, C, H, W) targets, ignoring padded
-    pixels. There are two ways out of the network, one per purpose:
+    pixels. The ways out of the network:
 
-    - :meth:`predict_probs`: one image's probabilities at its original size,
-      added class by class into a running sum (weighted); the only source of
-      probabilities (TTA views, ensemble members, the tuner, the tools).
+    - :meth:`predict_views`: one image's test-size logits per view (TTA views,
+      ensemble members), merged into masks on boxes by
+      :func:`~mmseg_ext.utils.postprocessing.box_merge.rule_masks`.
+    - :meth:`predict_probs`: one image's full-size probabilities added into a
+      running sum (a dense CRF, the threshold tuner, the ensemble search).
     - ``predict``/``test_step`` (mmseg's) -> :meth:`postprocess_result`: the
       final (C, H, W) bool masks in ``pred_sem_seg``, the model's
       :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` applied once per image.
