@@ -18,6 +18,7 @@ from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.formats.thresholds_json import write_thresholds
 from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.runtime.progress import track
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,7 +44,7 @@ def val_predictions(model, dataset, num_classes: int
                     ) -> Iterator[Tuple[torch.Tensor, torch.Tensor, str]]:
     """((C, H, W) probabilities, (C, H, W) bool ground truth, image path) per
     validation image."""
-    for i in range(len(dataset)):
+    for i in track(range(len(dataset)), what='validation images'):
         data = pseudo_collate([dataset[i]])
         sample = data['data_samples'][0]
         yield (model.predict_probs(data), unpack_bits(sample.gt_sem_seg.data[0], num_classes),
