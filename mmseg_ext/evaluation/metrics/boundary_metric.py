@@ -10,6 +10,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, BoundaryResult, boundary_result_packed
+from mmseg_ext.evaluation.metrics.dice_metric import prediction_and_truth
 
 # Rows of one sample's (6, C) entry: the four metrics, then presence.
 _PRED_PRESENT, _GT_PRESENT = 4, 5
@@ -102,13 +103,7 @@ class BoundaryMetric(BaseMetric):
         """Store one (6, C) entry per sample."""
         num_classes = len(self._classes())
         for sample in data_samples:
-            pred = sample['pred_sem_seg']['data']
-            bits = sample['gt_sem_seg']['data'][0]
-            if tuple(pred.shape) != (num_classes, ) + tuple(bits.shape):
-                raise ValueError(
-                    f'{sample.get("img_path", "?")}: prediction {tuple(pred.shape)} and '
-                    f'ground truth {(num_classes, ) + tuple(bits.shape)} differ; predict at '
-                    'the original size')
+            pred, bits = prediction_and_truth(sample, num_classes)
             self.results.append(boundary_entry(pred, bits, self.nsd_tolerance, self.spacing))
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:

@@ -31,6 +31,22 @@ def dice_counts_packed(pred: torch.Tensor, bits: torch.Tensor) -> np.ndarray:
     return _plane_counts(pred, (((bits >> c) & 1).bool() for c in range(pred.shape[0])))
 
 
+def prediction_and_truth(sample: dict, num_classes: int) -> tuple:
+    """A sample's (C, H, W) predicted masks and (H, W) packed ground truth.
+
+    Raises:
+        ValueError: The two differ in size (names the image).
+    """
+    pred = sample['pred_sem_seg']['data']
+    bits = sample['gt_sem_seg']['data'][0]
+    if tuple(pred.shape) != (num_classes, ) + tuple(bits.shape):
+        raise ValueError(
+            f'{sample.get("img_path", "?")}: prediction {tuple(pred.shape)} and '
+            f'ground truth {(num_classes, ) + tuple(bits.shape)} differ; predict at '
+            'the original size')
+    return pred, bits
+
+
 def dice_from_counts(counts: np.ndarray) -> np.ndarray:
     """Dice 2|P∩G| / (|P| + |G|) per entry of (..., 3, C) counts; empty vs empty = 1."""
     inter, pred_sum, gt_sum = counts[..., 0, :], counts[..., 1, :], counts[..., 2, :]
@@ -75,13 +91,7 @@ class DiceMetric(BaseMetric):
         """Store the (3, C) Dice counts of every sample."""
         num_classes = len(self._classes())
         for sample in data_samples:
-            pred = sample['pred_sem_seg']['data']
-            bits = sample['gt_sem_seg']['data'][0]
-            if tuple(pred.shape) != (num_classes, ) + tuple(bits.shape):
-                raise ValueError(
-                    f'{sample.get("img_path", "?")}: prediction {tuple(pred.shape)} and '
-                    f'ground truth {(num_classes, ) + tuple(bits.shape)} differ; predict at '
-                    'the original size')
+            pred, bits = prediction_and_truth(sample, num_classes)
             self.results.append(dice_counts_packed(pred, bits))
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
