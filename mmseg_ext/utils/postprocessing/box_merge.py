@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmseg_ext.utils.masks.mask_buffers import MASK_BUFFERS
+
 SPACES = ('prob', 'logit', 'vote')
 # A source cell within this (in logits) of the threshold's logit opens a box: a convex
 # combination of values below logit(t) - LOGIT_MARGIN cannot round above logit(t).
@@ -262,7 +264,8 @@ def merge_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight],
         thresholds (Tensor): (C, 1, 1) probability thresholds of the mean.
 
     Returns:
-        Tensor: (C, H, W) bool masks on the stacks' device.
+        Tensor: (C, H, W) bool masks on the stacks' device (on the CPU, a buffer of
+        :data:`~mmseg_ext.utils.masks.mask_buffers.MASK_BUFFERS`, reused once released).
     """
     with _one_cpu_thread(stacks[0].device):
         return _merge_masks(stacks, weights, thresholds)
@@ -298,7 +301,7 @@ def _merge_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight],
     for stack, count in zip(stacks, counts):
         out_boxes.append(stack.output_boxes(host[start:start + count]))
         start += count
-    masks = torch.zeros((num_classes, ) + size, dtype=torch.bool, device=device)
+    masks = MASK_BUFFERS.zeros((num_classes, ) + size, device)
     limits = thresholds.flatten().tolist()
     for c in range(num_classes):
         box = _union([view[c] for boxes in out_boxes for view in boxes])
