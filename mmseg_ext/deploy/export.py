@@ -205,13 +205,8 @@ def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
 def sample_size(spec: DeploySpec) -> Tuple[int, int]:
     """(h, w) of the network input for a square image: the resize, then the padding."""
     from .preprocess import resized_shape
-    height, width = resized_shape(max(spec.scale), max(spec.scale), spec.scale,
-                                  spec.keep_ratio)
-    div = spec.size_divisor or 1
-    height, width = -(-height // div) * div, -(-width // div) * div
-    if spec.pad_size:
-        height, width = max(height, spec.pad_size[0]), max(width, spec.pad_size[1])
-    return height, width
+    side = max(spec.scale)
+    return spec.padded_shape(*resized_shape(side, side, spec.scale, spec.keep_ratio))
 
 
 def _export(net: nn.Module, example: Tensor, path: str, exporter: str, dynamic: bool,
