@@ -138,6 +138,14 @@ def load_segmentor(config: str, checkpoint: Optional[str],
     return model.eval(), cfg
 
 
+def _hand_side_options(step: dict) -> dict:
+    """The arguments of the built ``HandSideNormalize`` step (its defaults filled in)."""
+    from mmseg.registry import TRANSFORMS
+    transform = TRANSFORMS.build(step)
+    return dict(target_side=transform.target_side, use_filename=transform.use_filename,
+                radius_left_means=transform.radius_left_means)
+
+
 def _test_pipeline(cfg, config: str) -> dict:
     """Resize / LoadXRayImage / HandSideNormalize settings of the test pipeline."""
     steps = {'hand_side': None, 'num_channels': 3, 'resize': None}
@@ -148,11 +156,8 @@ def _test_pipeline(cfg, config: str) -> dict:
         elif kind == 'Resize':
             steps['resize'] = step
         elif kind == 'HandSideNormalize':
-            steps['hand_side'] = dict(
-                target_side=step.get('target_side', 'R'),
-                use_filename=step.get('use_filename', True),
-                radius_left_means=step.get('radius_left_means', 'R'),
-                before_resize=steps['resize'] is None)
+            steps['hand_side'] = dict(_hand_side_options(step),
+                                      before_resize=steps['resize'] is None)
         elif kind not in _SKIPPED:
             raise DeployError(f'{config}: test pipeline step {kind!r} is not reproduced by '
                               'the exported pre-processing (LoadXRayImage, '

@@ -10,7 +10,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
+from mmseg_ext.utils.hand_side import side_and_flip
 
 from .spec import INTERPOLATIONS, DeploySpec
 
@@ -43,11 +43,10 @@ def resized_shape(height: int, width: int, scale: Sequence[int],
 
 
 def hand_flip_needed(img: np.ndarray, img_path: str, hand_side: dict) -> bool:
-    """Whether ``HandSideNormalize(**hand_side)`` flips this image."""
-    side = side_from_filename(img_path) if hand_side.get('use_filename', True) else None
-    if side is None:
-        side = side_from_image(img, hand_side.get('radius_left_means', 'R'))
-    return side is not None and side != hand_side.get('target_side', 'R')
+    """Whether the exported ``HandSideNormalize`` (``hand_side``: its arguments and
+    ``before_resize``) flips this image."""
+    options = {key: value for key, value in hand_side.items() if key != 'before_resize'}
+    return side_and_flip(img, img_path, **options)[1]
 
 
 def normalise(img: np.ndarray, spec: DeploySpec) -> np.ndarray:

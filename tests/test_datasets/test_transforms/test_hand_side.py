@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from mmcv.transforms import Compose
 
-from mmseg_ext.datasets.transforms.hand_side import side_from_filename, side_from_image
+from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
 from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
 
 
