@@ -33,8 +33,10 @@ from .spec import DeployError, DeploySpec, spec_path, write_spec
 
 EXPORTERS = ('dynamo', 'torchscript')
 AXES = ('batch', 'channels', 'height', 'width')
-# Test-pipeline steps the exported pre-processing reproduces.
-_SKIPPED = ('LoadHandBoneAnnotations', 'LoadAnnotations', 'PackSegInputs')
+# Test-pipeline steps that load annotations: skipped at inference (export and ensemble).
+ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
+# Test-pipeline steps the exported pre-processing needs not reproduce.
+_SKIPPED = ANNOTATION_LOADERS + ('PackSegInputs', )
 
 
 @dataclass
