@@ -28,6 +28,7 @@ from torch import Tensor
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 from .spec import DeployError, DeploySpec, spec_path, write_spec
 
@@ -170,6 +171,16 @@ def _test_pipeline(cfg, config: str) -> dict:
     return steps
 
 
+def _mask_rule_fields(test_cfg: dict) -> dict:
+    """The JSON's ``MaskRule.KEYS`` fields: the mask rule of ``test_cfg``, as JSON values."""
+    rule = MaskRule.from_test_cfg(test_cfg)
+    values = {key: getattr(rule, key) for key in MaskRule.KEYS}
+    threshold = values['threshold']
+    values['threshold'] = list(threshold) if isinstance(threshold, Sequence) \
+        else float(threshold)
+    return values
+
+
 def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
     """The JSON's content from the config and the built model.
 
@@ -196,15 +207,12 @@ def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
     std = pre.std.flatten().tolist() if pre._enable_normalize else [1.0] * 3
     if pre.channel_conversion:
         mean, std = mean[::-1], std[::-1]
-    threshold = test_cfg.get('threshold', 0.5)
     return DeploySpec(
         class_names=classes, scale=scale, keep_ratio=bool(resize.get('keep_ratio', False)),
         interpolation=resize.get('interpolation', 'bilinear'), mean=mean, std=std,
         bgr_to_rgb=bool(pre.channel_conversion), num_channels=int(steps['num_channels']),
         size_divisor=pad_cfg.get('size_divisor'), pad_size=pad_cfg.get('size'),
-        pad_val=float(pre.pad_val),
-        threshold=list(threshold) if isinstance(threshold, Sequence) else float(threshold),
-        cleanup=test_cfg.get('cleanup'), crf=bool(test_cfg.get('crf', False)),
+        pad_val=float(pre.pad_val), **_mask_rule_fields(test_cfg),
         align_corners=bool(model.align_corners), hand_side=steps['hand_side'],
         source=dict(config=osp.abspath(config)))
 

@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import cv2
 
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 SPEC_VERSION = 1
 # cv2 interpolation of mmcv's Resize, by its name.
@@ -83,8 +84,8 @@ class DeploySpec:
     @property
     def test_cfg(self) -> dict:
         """The ``test_cfg`` keys
-        :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads."""
-        return dict(threshold=self.threshold, cleanup=self.cleanup, crf=self.crf)
+        :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads (its ``KEYS``)."""
+        return {key: getattr(self, key) for key in MaskRule.KEYS}
 
     def padded_shape(self, height: int, width: int) -> Tuple[int, int]:
         """(h, w) of an (h, w) image after the test-time padding, as mmseg's
