@@ -17,8 +17,10 @@ Needs mmseg/mmcv (it builds the model); inference from the result does not.
 import os
 import os.path as osp
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -225,18 +227,28 @@ def sample_size(spec: DeploySpec) -> Tuple[int, int]:
 
 
 def _export(net: nn.Module, example: Tensor, path: str, exporter: str, dynamic: bool,
-            opset: int) -> None:
+            opset: int, config: str) -> None:
+    """Export ``net`` traced at ``example`` to ``path``; batch, height and width dynamic
+    with ``dynamic``.
+
+    Raises:
+        DeployError: The exporter failed; the message names ``config``.
+    """
     kwargs = dict(input_names=['input'], output_names=['logits'], opset_version=opset)
-    if exporter == 'dynamo':
-        auto = torch.export.Dim.AUTO
-        shapes = {'inputs': {0: auto, 2: auto, 3: auto}} if dynamic else None
-        program = torch.onnx.export(net, (example, ), None, dynamo=True,
-                                    dynamic_shapes=shapes, verbose=False, **kwargs)
-        program.save(path)
-    else:
-        axes = {'input': {0: 'batch', 2: 'height', 3: 'width'},
-                'logits': {0: 'batch', 2: 'height', 3: 'width'}} if dynamic else None
-        torch.onnx.export(net, (example, ), path, dynamo=False, dynamic_axes=axes, **kwargs)
+    try:
+        if exporter == 'dynamo':
+            auto = torch.export.Dim.AUTO
+            shapes = {'inputs': {0: auto, 2: auto, 3: auto}} if dynamic else None
+            program = torch.onnx.export(net, (example, ), None, dynamo=True,
+                                        dynamic_shapes=shapes, verbose=False, **kwargs)
+            program.save(path)
+        else:
+            axes = {'input': {0: 'batch', 2: 'height', 3: 'width'},
+                    'logits': {0: 'batch', 2: 'height', 3: 'width'}} if dynamic else None
+            torch.onnx.export(net, (example, ), path, dynamo=False, dynamic_axes=axes,
+                              **kwargs)
+    except Exception as err:  # noqa: BLE001  (exporters raise many types)
+        raise DeployError(f'{config}: the {exporter} exporter failed ({err})') from err
 
 
 def graph_input_shape(path: str) -> list:
@@ -263,6 +275,91 @@ def _other_size(height: int, width: int, div: int) -> Tuple[int, int]:
     """A second input size to check dynamic axes with (still a multiple of ``div``)."""
     step = max(div, 32)
     return height + step, max(width - step, step)
+
+
+def dynamic_axes_of(shape: list) -> List[str]:
+    """Names (:data:`AXES`) of the axes of a :func:`graph_input_shape` that may vary."""
+    return [AXES[i] for i, d in enumerate(shape) if not isinstance(d, int)]
+
+
+def _baked_size_note(net: nn.Module, path: str, diff: float,
+                     other: Tensor) -> Tuple[float, str]:
+    """(largest logit difference, note) of the graph at ``other``'s input size; the note,
+    empty when the graph is right there, says why the export needs a fixed size."""
+    other_diff = max_logit_diff(net, path, other)
+    if other_diff <= max(1e-3, 100 * diff):
+        return max(diff, other_diff), ''
+    size = tuple(other.shape[2:])
+    return other_diff, (f'logits at input size {size} differ from PyTorch by '
+                        f'{other_diff:.3g}: exported with a fixed input size instead')
+
+
+def _checked_graph(export: Callable[[bool], None], net: nn.Module, path: str,
+                   examples: Tuple[Tensor, Tensor], dynamic: bool,
+                   log: Callable[[str], None]) -> Tuple[list, float, str]:
+    """Export to ``path``, check the graph and its logits, and export again with a fixed
+    input size when the dynamic graph is wrong at another size.
+
+    Args:
+        export (Callable): Exports to ``path``, dynamic or not (:func:`_export`).
+        net (nn.Module): The exported network (PyTorch's logits).
+        path (str): The graph.
+        examples (tuple[Tensor]): The example input, and one at another size.
+        dynamic (bool): Try dynamic batch, height and width.
+        log (Callable): Called with a line as each step starts.
+
+    Returns:
+        tuple: The graph's input shape, the largest logit difference, and the
+        note of :func:`_baked_size_note`.
+    """
+    import onnx
+    example, other = examples
+    export(dynamic)
+    log('checking the graph and comparing its logits with PyTorch (ONNX Runtime)')
+    onnx.checker.check_model(path)
+    shape = graph_input_shape(path)
+    diff = max_logit_diff(net, path, example)
+    if not {'height', 'width'} & set(dynamic_axes_of(shape)):
+        return shape, diff, ''
+    diff, note = _baked_size_note(net, path, diff, other)
+    if note:
+        log(note)
+        export(False)
+        shape, diff = graph_input_shape(path), max_logit_diff(net, path, example)
+    return shape, diff, note
+
+
+@contextmanager
+def _temporary_beside(out: str) -> Iterator[str]:
+    """A temporary ``.onnx`` file in ``out``'s folder (made when missing), removed at exit."""
+    folder = osp.dirname(osp.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(out) + '.', suffix='.tmp.onnx')
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def _network_and_spec(config: str, checkpoint: Optional[str],
+                      cfg_options: Optional[dict]) -> Tuple[nn.Module, DeploySpec]:
+    """The traceable :class:`LogitsNet` of the built model, and the JSON's content."""
+    model, cfg = load_segmentor(config, checkpoint, cfg_options)
+    spec = spec_from_config(cfg, model, config)
+    spec.source['checkpoint'] = osp.abspath(checkpoint) if checkpoint else None
+    make_traceable(model)
+    return LogitsNet(model).eval(), spec
+
+
+def _random_inputs(spec: DeploySpec, size: Tuple[int, int],
+                   seed: int) -> Tuple[Tensor, Tensor]:
+    """Random (1, C, h, w) inputs at ``size`` and at :func:`_other_size`."""
+    generator = torch.Generator().manual_seed(seed)
+    example = torch.randn((1, spec.num_channels) + size, generator=generator)
+    other = _other_size(*size, spec.size_divisor or 32)
+    return example, torch.randn((1, spec.num_channels) + other, generator=generator)
 
 
 def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str = 'dynamo',
@@ -295,51 +392,17 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
     if exporter not in EXPORTERS:
         raise DeployError(f'{config}: unknown exporter {exporter!r} (one of {EXPORTERS})')
     log(f'building the model of {config}')
-    model, cfg = load_segmentor(config, checkpoint, cfg_options)
-    spec = spec_from_config(cfg, model, config)
-    spec.source['checkpoint'] = osp.abspath(checkpoint) if checkpoint else None
-    make_traceable(model)
-    net = LogitsNet(model).eval()
-    height, width = tuple(input_size) if input_size else sample_size(spec)
-    note = ''
-    generator = torch.Generator().manual_seed(seed)
-    example = torch.randn((1, spec.num_channels, height, width), generator=generator)
-    folder = osp.dirname(osp.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(out) + '.', suffix='.tmp.onnx')
-    os.close(fd)
-    try:
-        log(f'exporting with the {exporter} exporter at input {height}x{width} '
+    net, spec = _network_and_spec(config, checkpoint, cfg_options)
+    size = tuple(input_size) if input_size else sample_size(spec)
+    examples = _random_inputs(spec, size, seed)
+    with _temporary_beside(out) as tmp:
+        log(f'exporting with the {exporter} exporter at input {size[0]}x{size[1]} '
             '(minutes for a large model)')
-        try:
-            _export(net, example, tmp, exporter, dynamic, opset)
-        except Exception as err:  # noqa: BLE001  (exporters raise many types)
-            raise DeployError(f'{config}: the {exporter} exporter failed ({err})') from err
-        import onnx
-        log('checking the graph and comparing its logits with PyTorch (ONNX Runtime)')
-        onnx.checker.check_model(tmp)
-        shape = graph_input_shape(tmp)
-        diff = max_logit_diff(net, tmp, example)
-        dynamic_axes = [AXES[i] for i, d in enumerate(shape) if not isinstance(d, int)]
-        if {'height', 'width'} & set(dynamic_axes):
-            other = _other_size(height, width, spec.size_divisor or 32)
-            check = torch.randn((1, spec.num_channels) + other, generator=generator)
-            other_diff = max_logit_diff(net, tmp, check)
-            if other_diff > max(1e-3, 100 * diff):  # a size baked into the graph
-                note = (f'logits at input size {other} differ from PyTorch by '
-                        f'{other_diff:.3g}: exported with a fixed input size instead')
-                log(note)
-                _export(net, example, tmp, exporter, False, opset)
-                shape, dynamic_axes = graph_input_shape(tmp), []
-                diff = max_logit_diff(net, tmp, example)
-            else:
-                diff = max(diff, other_diff)
-        spec.input_shape, spec.dynamic_axes = shape, dynamic_axes
-        spec.exporter = f'torch {torch.__version__} {exporter}, opset {opset}'
+        export = partial(_export, net, examples[0], tmp, exporter, opset=opset, config=config)
+        shape, diff, note = _checked_graph(export, net, tmp, examples, dynamic, log)
         with open(tmp, 'rb') as f:
             atomic_write_bytes(f.read(), out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    spec.input_shape, spec.dynamic_axes = shape, dynamic_axes_of(shape)
+    spec.exporter = f'torch {torch.__version__} {exporter}, opset {opset}'
     write_spec(spec, spec_path(out))
-    return ExportResult(out, spec_path(out), shape, dynamic_axes, diff, exporter, note)
+    return ExportResult(out, spec_path(out), shape, spec.dynamic_axes, diff, exporter, note)
