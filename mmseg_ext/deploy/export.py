@@ -1,8 +1,8 @@
 """A config + checkpoint -> an ONNX graph (normalised input -> per-class logits) + its JSON.
 
-The graph is what mmseg's ``encode_decode`` computes for one padded batch:
-backbone, decode head(s) (the cascade's FCN -> OCR too), and the resize of the
-logits to the input size; resizing to the original image size, sigmoid,
+The graph is the segmentor's ``test_size_logits``, what its ``encode_decode``
+computes for one padded batch: backbone, decode head(s) (the cascade's FCN -> OCR
+too), and the resize of the logits to the input size; resizing to the original image size, sigmoid,
 thresholds and cleanup stay outside (:mod:`mmseg_ext.deploy.onnx_member`).
 
 Exporter: torch's ``dynamo`` exporter (``torch.onnx.export(dynamo=True)``, the
@@ -102,7 +102,8 @@ def make_traceable(module: nn.Module) -> int:
 
 
 class LogitsNet(nn.Module):
-    """A multi-label segmentor from its normalised, padded input to logits at that size.
+    """A multi-label segmentor from its normalised, padded input to logits at that size:
+    the segmentor's own ``test_size_logits`` (what its ``encode_decode`` runs).
 
     Args:
         segmentor (nn.Module): ``MultiLabelEncoderDecoder``,
@@ -114,17 +115,7 @@ class LogitsNet(nn.Module):
         self.segmentor = segmentor
 
     def forward(self, inputs: Tensor) -> Tensor:
-        model = self.segmentor
-        feats = model.extract_feat(inputs)
-        heads = model.decode_head
-        if isinstance(heads, nn.ModuleList):  # CascadeEncoderDecoder: FCN -> OCR
-            out = heads[0].forward(feats)
-            for head in heads[1:]:
-                out = head.forward(feats, out)
-        else:
-            out = heads.forward(feats)
-        return F.interpolate(out, size=inputs.shape[2:], mode='bilinear',
-                             align_corners=model.align_corners)
+        return self.segmentor.test_size_logits(inputs)
 
 
 def load_segmentor(config: str, checkpoint: Optional[str],

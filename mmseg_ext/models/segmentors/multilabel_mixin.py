@@ -4,6 +4,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
@@ -93,6 +94,23 @@ class MultiLabelSegmentorMixin:
             value = loss_fn(logits, target, valid)
             losses[loss_fn.loss_name] = losses.get(loss_fn.loss_name, 0) + value
         return losses
+
+    def decode_logits(self, feats: List[Tensor]) -> Tensor:
+        """The decode head's logits of the backbone (and neck) features."""
+        return self.decode_head.forward(feats)
+
+    def test_size_logits(self, inputs: Tensor) -> Tensor:
+        """(N, C, H, W) logits of normalised, padded ``inputs``, resized to their size: the
+        network forward of prediction and of the exported graph
+        (:class:`~mmseg_ext.deploy.export.LogitsNet`)."""
+        logits = self.decode_logits(self.extract_feat(inputs))
+        return F.interpolate(logits, size=inputs.shape[2:], mode='bilinear',
+                             align_corners=self.align_corners)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """mmseg's test-time forward of the padded images or of the windows of a slide,
+        whose size is the test size: :meth:`test_size_logits`."""
+        return self.test_size_logits(inputs)
 
     def slide_inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Sliding windows, blended flat (mmseg) or Gaussian-weighted
