@@ -38,7 +38,7 @@ EXPORTERS = ('dynamo', 'torchscript')
 AXES = ('batch', 'channels', 'height', 'width')
 # Test-pipeline steps that load annotations: skipped at inference (export and ensemble).
 ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
-# Test-pipeline steps the exported pre-processing needs not reproduce.
+# Test-pipeline steps the exported pre-processing need not reproduce.
 _SKIPPED = ANNOTATION_LOADERS + ('PackSegInputs', )
 
 
