@@ -1,8 +1,8 @@
 """A config + checkpoint -> an ONNX graph (normalised input -> per-class logits) + its JSON.
 
-The graph is what mmseg's ``encode_decode`` computes for one padded batch:
-backbone, decode head(s) (the cascade's FCN -> OCR too), and the resize of the
-logits to the input size; resizing to the original image size, sigmoid,
+The graph is the segmentor's ``test_size_logits``, what its ``encode_decode``
+computes for one padded batch: backbone, decode head(s) (the cascade's FCN -> OCR
+too), and the resize of the logits to the input size; resizing to the original image size, sigmoid,
 thresholds and cleanup stay outside (:mod:`mmseg_ext.deploy.onnx_member`).
 
 Exporter: torch's ``dynamo`` exporter (``torch.onnx.export(dynamo=True)``, the
@@ -17,8 +17,10 @@ Needs mmseg/mmcv (it builds the model); inference from the result does not.
 import os
 import os.path as osp
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -28,13 +30,16 @@ from torch import Tensor
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 from .spec import DeployError, DeploySpec, spec_path, write_spec
 
 EXPORTERS = ('dynamo', 'torchscript')
 AXES = ('batch', 'channels', 'height', 'width')
-# Test-pipeline steps the exported pre-processing reproduces.
-_SKIPPED = ('LoadHandBoneAnnotations', 'LoadAnnotations', 'PackSegInputs')
+# Test-pipeline steps that load annotations: skipped at inference (export and ensemble).
+ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
+# Test-pipeline steps the exported pre-processing need not reproduce.
+_SKIPPED = ANNOTATION_LOADERS + ('PackSegInputs', )
 
 
 @dataclass
@@ -97,7 +102,8 @@ def make_traceable(module: nn.Module) -> int:
 
 
 class LogitsNet(nn.Module):
-    """A multi-label segmentor from its normalised, padded input to logits at that size.
+    """A multi-label segmentor from its normalised, padded input to logits at that size:
+    the segmentor's own ``test_size_logits`` (what its ``encode_decode`` runs).
 
     Args:
         segmentor (nn.Module): ``MultiLabelEncoderDecoder``,
@@ -109,17 +115,7 @@ class LogitsNet(nn.Module):
         self.segmentor = segmentor
 
     def forward(self, inputs: Tensor) -> Tensor:
-        model = self.segmentor
-        feats = model.extract_feat(inputs)
-        heads = model.decode_head
-        if isinstance(heads, nn.ModuleList):  # CascadeEncoderDecoder: FCN -> OCR
-            out = heads[0].forward(feats)
-            for head in heads[1:]:
-                out = head.forward(feats, out)
-        else:
-            out = heads.forward(feats)
-        return F.interpolate(out, size=inputs.shape[2:], mode='bilinear',
-                             align_corners=model.align_corners)
+        return self.segmentor.test_size_logits(inputs)
 
 
 def load_segmentor(config: str, checkpoint: Optional[str],
@@ -138,6 +134,14 @@ def load_segmentor(config: str, checkpoint: Optional[str],
     return model.eval(), cfg
 
 
+def _hand_side_options(step: dict) -> dict:
+    """The arguments of the built ``HandSideNormalize`` step (its defaults filled in)."""
+    from mmseg.registry import TRANSFORMS
+    transform = TRANSFORMS.build(step)
+    return dict(target_side=transform.target_side, use_filename=transform.use_filename,
+                radius_left_means=transform.radius_left_means)
+
+
 def _test_pipeline(cfg, config: str) -> dict:
     """Resize / LoadXRayImage / HandSideNormalize settings of the test pipeline."""
     steps = {'hand_side': None, 'num_channels': 3, 'resize': None}
@@ -148,11 +152,8 @@ def _test_pipeline(cfg, config: str) -> dict:
         elif kind == 'Resize':
             steps['resize'] = step
         elif kind == 'HandSideNormalize':
-            steps['hand_side'] = dict(
-                target_side=step.get('target_side', 'R'),
-                use_filename=step.get('use_filename', True),
-                radius_left_means=step.get('radius_left_means', 'R'),
-                before_resize=steps['resize'] is None)
+            steps['hand_side'] = dict(_hand_side_options(step),
+                                      before_resize=steps['resize'] is None)
         elif kind not in _SKIPPED:
             raise DeployError(f'{config}: test pipeline step {kind!r} is not reproduced by '
                               'the exported pre-processing (LoadXRayImage, '
@@ -161,6 +162,16 @@ def _test_pipeline(cfg, config: str) -> dict:
         raise DeployError(f'{config}: the test pipeline has no Resize; its scale is the '
                           'exported input size')
     return steps
+
+
+def _mask_rule_fields(test_cfg: dict) -> dict:
+    """The JSON's ``MaskRule.KEYS`` fields: the mask rule of ``test_cfg``, as JSON values."""
+    rule = MaskRule.from_test_cfg(test_cfg)
+    values = {key: getattr(rule, key) for key in MaskRule.KEYS}
+    threshold = values['threshold']
+    values['threshold'] = list(threshold) if isinstance(threshold, Sequence) \
+        else float(threshold)
+    return values
 
 
 def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
@@ -189,15 +200,12 @@ def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
     std = pre.std.flatten().tolist() if pre._enable_normalize else [1.0] * 3
     if pre.channel_conversion:
         mean, std = mean[::-1], std[::-1]
-    threshold = test_cfg.get('threshold', 0.5)
     return DeploySpec(
         class_names=classes, scale=scale, keep_ratio=bool(resize.get('keep_ratio', False)),
         interpolation=resize.get('interpolation', 'bilinear'), mean=mean, std=std,
         bgr_to_rgb=bool(pre.channel_conversion), num_channels=int(steps['num_channels']),
         size_divisor=pad_cfg.get('size_divisor'), pad_size=pad_cfg.get('size'),
-        pad_val=float(pre.pad_val),
-        threshold=list(threshold) if isinstance(threshold, Sequence) else float(threshold),
-        cleanup=test_cfg.get('cleanup'), crf=bool(test_cfg.get('crf', False)),
+        pad_val=float(pre.pad_val), **_mask_rule_fields(test_cfg),
         align_corners=bool(model.align_corners), hand_side=steps['hand_side'],
         source=dict(config=osp.abspath(config)))
 
@@ -205,28 +213,33 @@ def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
 def sample_size(spec: DeploySpec) -> Tuple[int, int]:
     """(h, w) of the network input for a square image: the resize, then the padding."""
     from .preprocess import resized_shape
-    height, width = resized_shape(max(spec.scale), max(spec.scale), spec.scale,
-                                  spec.keep_ratio)
-    div = spec.size_divisor or 1
-    height, width = -(-height // div) * div, -(-width // div) * div
-    if spec.pad_size:
-        height, width = max(height, spec.pad_size[0]), max(width, spec.pad_size[1])
-    return height, width
+    side = max(spec.scale)
+    return spec.padded_shape(*resized_shape(side, side, spec.scale, spec.keep_ratio))
 
 
 def _export(net: nn.Module, example: Tensor, path: str, exporter: str, dynamic: bool,
-            opset: int) -> None:
+            opset: int, config: str) -> None:
+    """Export ``net`` traced at ``example`` to ``path``; batch, height and width dynamic
+    with ``dynamic``.
+
+    Raises:
+        DeployError: The exporter failed; the message names ``config``.
+    """
     kwargs = dict(input_names=['input'], output_names=['logits'], opset_version=opset)
-    if exporter == 'dynamo':
-        auto = torch.export.Dim.AUTO
-        shapes = {'inputs': {0: auto, 2: auto, 3: auto}} if dynamic else None
-        program = torch.onnx.export(net, (example, ), None, dynamo=True,
-                                    dynamic_shapes=shapes, verbose=False, **kwargs)
-        program.save(path)
-    else:
-        axes = {'input': {0: 'batch', 2: 'height', 3: 'width'},
-                'logits': {0: 'batch', 2: 'height', 3: 'width'}} if dynamic else None
-        torch.onnx.export(net, (example, ), path, dynamo=False, dynamic_axes=axes, **kwargs)
+    try:
+        if exporter == 'dynamo':
+            auto = torch.export.Dim.AUTO
+            shapes = {'inputs': {0: auto, 2: auto, 3: auto}} if dynamic else None
+            program = torch.onnx.export(net, (example, ), None, dynamo=True,
+                                        dynamic_shapes=shapes, verbose=False, **kwargs)
+            program.save(path)
+        else:
+            axes = {'input': {0: 'batch', 2: 'height', 3: 'width'},
+                    'logits': {0: 'batch', 2: 'height', 3: 'width'}} if dynamic else None
+            torch.onnx.export(net, (example, ), path, dynamo=False, dynamic_axes=axes,
+                              **kwargs)
+    except Exception as err:  # noqa: BLE001  (exporters raise many types)
+        raise DeployError(f'{config}: the {exporter} exporter failed ({err})') from err
 
 
 def graph_input_shape(path: str) -> list:
@@ -253,6 +266,91 @@ def _other_size(height: int, width: int, div: int) -> Tuple[int, int]:
     """A second input size to check dynamic axes with (still a multiple of ``div``)."""
     step = max(div, 32)
     return height + step, max(width - step, step)
+
+
+def dynamic_axes_of(shape: list) -> List[str]:
+    """Names (:data:`AXES`) of the axes of a :func:`graph_input_shape` that may vary."""
+    return [AXES[i] for i, d in enumerate(shape) if not isinstance(d, int)]
+
+
+def _baked_size_note(net: nn.Module, path: str, diff: float,
+                     other: Tensor) -> Tuple[float, str]:
+    """(largest logit difference, note) of the graph at ``other``'s input size; the note,
+    empty when the graph is right there, says why the export needs a fixed size."""
+    other_diff = max_logit_diff(net, path, other)
+    if other_diff <= max(1e-3, 100 * diff):
+        return max(diff, other_diff), ''
+    size = tuple(other.shape[2:])
+    return other_diff, (f'logits at input size {size} differ from PyTorch by '
+                        f'{other_diff:.3g}: exported with a fixed input size instead')
+
+
+def _checked_graph(export: Callable[[bool], None], net: nn.Module, path: str,
+                   examples: Tuple[Tensor, Tensor], dynamic: bool,
+                   log: Callable[[str], None]) -> Tuple[list, float, str]:
+    """Export to ``path``, check the graph and its logits, and export again with a fixed
+    input size when the dynamic graph is wrong at another size.
+
+    Args:
+        export (Callable): Exports to ``path``, dynamic or not (:func:`_export`).
+        net (nn.Module): The exported network (PyTorch's logits).
+        path (str): The graph.
+        examples (tuple[Tensor]): The example input, and one at another size.
+        dynamic (bool): Try dynamic batch, height and width.
+        log (Callable): Called with a line as each step starts.
+
+    Returns:
+        tuple: The graph's input shape, the largest logit difference, and the
+        note of :func:`_baked_size_note`.
+    """
+    import onnx
+    example, other = examples
+    export(dynamic)
+    log('checking the graph and comparing its logits with PyTorch (ONNX Runtime)')
+    onnx.checker.check_model(path)
+    shape = graph_input_shape(path)
+    diff = max_logit_diff(net, path, example)
+    if not {'height', 'width'} & set(dynamic_axes_of(shape)):
+        return shape, diff, ''
+    diff, note = _baked_size_note(net, path, diff, other)
+    if note:
+        log(note)
+        export(False)
+        shape, diff = graph_input_shape(path), max_logit_diff(net, path, example)
+    return shape, diff, note
+
+
+@contextmanager
+def _temporary_beside(out: str) -> Iterator[str]:
+    """A temporary ``.onnx`` file in ``out``'s folder (made when missing), removed at exit."""
+    folder = osp.dirname(osp.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(out) + '.', suffix='.tmp.onnx')
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def _network_and_spec(config: str, checkpoint: Optional[str],
+                      cfg_options: Optional[dict]) -> Tuple[nn.Module, DeploySpec]:
+    """The traceable :class:`LogitsNet` of the built model, and the JSON's content."""
+    model, cfg = load_segmentor(config, checkpoint, cfg_options)
+    spec = spec_from_config(cfg, model, config)
+    spec.source['checkpoint'] = osp.abspath(checkpoint) if checkpoint else None
+    make_traceable(model)
+    return LogitsNet(model).eval(), spec
+
+
+def _random_inputs(spec: DeploySpec, size: Tuple[int, int],
+                   seed: int) -> Tuple[Tensor, Tensor]:
+    """Random (1, C, h, w) inputs at ``size`` and at :func:`_other_size`."""
+    generator = torch.Generator().manual_seed(seed)
+    example = torch.randn((1, spec.num_channels) + size, generator=generator)
+    other = _other_size(*size, spec.size_divisor or 32)
+    return example, torch.randn((1, spec.num_channels) + other, generator=generator)
 
 
 def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str = 'dynamo',
@@ -285,51 +383,17 @@ def export_onnx(config: str, checkpoint: Optional[str], out: str, exporter: str 
     if exporter not in EXPORTERS:
         raise DeployError(f'{config}: unknown exporter {exporter!r} (one of {EXPORTERS})')
     log(f'building the model of {config}')
-    model, cfg = load_segmentor(config, checkpoint, cfg_options)
-    spec = spec_from_config(cfg, model, config)
-    spec.source['checkpoint'] = osp.abspath(checkpoint) if checkpoint else None
-    make_traceable(model)
-    net = LogitsNet(model).eval()
-    height, width = tuple(input_size) if input_size else sample_size(spec)
-    note = ''
-    generator = torch.Generator().manual_seed(seed)
-    example = torch.randn((1, spec.num_channels, height, width), generator=generator)
-    folder = osp.dirname(osp.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=osp.basename(out) + '.', suffix='.tmp.onnx')
-    os.close(fd)
-    try:
-        log(f'exporting with the {exporter} exporter at input {height}x{width} '
+    net, spec = _network_and_spec(config, checkpoint, cfg_options)
+    size = tuple(input_size) if input_size else sample_size(spec)
+    examples = _random_inputs(spec, size, seed)
+    with _temporary_beside(out) as tmp:
+        log(f'exporting with the {exporter} exporter at input {size[0]}x{size[1]} '
             '(minutes for a large model)')
-        try:
-            _export(net, example, tmp, exporter, dynamic, opset)
-        except Exception as err:  # noqa: BLE001  (exporters raise many types)
-            raise DeployError(f'{config}: the {exporter} exporter failed ({err})') from err
-        import onnx
-        log('checking the graph and comparing its logits with PyTorch (ONNX Runtime)')
-        onnx.checker.check_model(tmp)
-        shape = graph_input_shape(tmp)
-        diff = max_logit_diff(net, tmp, example)
-        dynamic_axes = [AXES[i] for i, d in enumerate(shape) if not isinstance(d, int)]
-        if {'height', 'width'} & set(dynamic_axes):
-            other = _other_size(height, width, spec.size_divisor or 32)
-            check = torch.randn((1, spec.num_channels) + other, generator=generator)
-            other_diff = max_logit_diff(net, tmp, check)
-            if other_diff > max(1e-3, 100 * diff):  # a size baked into the graph
-                note = (f'logits at input size {other} differ from PyTorch by '
-                        f'{other_diff:.3g}: exported with a fixed input size instead')
-                log(note)
-                _export(net, example, tmp, exporter, False, opset)
-                shape, dynamic_axes = graph_input_shape(tmp), []
-                diff = max_logit_diff(net, tmp, example)
-            else:
-                diff = max(diff, other_diff)
-        spec.input_shape, spec.dynamic_axes = shape, dynamic_axes
-        spec.exporter = f'torch {torch.__version__} {exporter}, opset {opset}'
+        export = partial(_export, net, examples[0], tmp, exporter, opset=opset, config=config)
+        shape, diff, note = _checked_graph(export, net, tmp, examples, dynamic, log)
         with open(tmp, 'rb') as f:
             atomic_write_bytes(f.read(), out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    spec.input_shape, spec.dynamic_axes = shape, dynamic_axes_of(shape)
+    spec.exporter = f'torch {torch.__version__} {exporter}, opset {opset}'
     write_spec(spec, spec_path(out))
-    return ExportResult(out, spec_path(out), shape, dynamic_axes, diff, exporter, note)
+    return ExportResult(out, spec_path(out), shape, spec.dynamic_axes, diff, exporter, note)

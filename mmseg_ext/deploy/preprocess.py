@@ -4,20 +4,15 @@ Mirrors ``LoadXRayImage`` -> [``HandSideNormalize``] -> mmcv ``Resize`` ->
 ``SegDataPreProcessor`` (channel order, ``(x - mean) / std``, test-time
 padding to ``size_divisor`` at the bottom/right) with numpy and cv2 only.
 """
-import math
 from dataclasses import dataclass
 from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
+from mmseg_ext.utils.hand_side import side_and_flip
 
-from .spec import DeploySpec
-
-_CV2_INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,
-               'bicubic': cv2.INTER_CUBIC, 'area': cv2.INTER_AREA,
-               'lanczos': cv2.INTER_LANCZOS4}
+from .spec import INTERPOLATIONS, DeploySpec
 
 
 @dataclass
@@ -48,11 +43,10 @@ def resized_shape(height: int, width: int, scale: Sequence[int],
 
 
 def hand_flip_needed(img: np.ndarray, img_path: str, hand_side: dict) -> bool:
-    """Whether ``HandSideNormalize(**hand_side)`` flips this image."""
-    side = side_from_filename(img_path) if hand_side.get('use_filename', True) else None
-    if side is None:
-        side = side_from_image(img, hand_side.get('radius_left_means', 'R'))
-    return side is not None and side != hand_side.get('target_side', 'R')
+    """Whether the exported ``HandSideNormalize`` (``hand_side``: its arguments and
+    ``before_resize``) flips this image."""
+    options = {key: value for key, value in hand_side.items() if key != 'before_resize'}
+    return side_and_flip(img, img_path, **options)[1]
 
 
 def normalise(img: np.ndarray, spec: DeploySpec) -> np.ndarray:
@@ -66,15 +60,9 @@ def normalise(img: np.ndarray, spec: DeploySpec) -> np.ndarray:
 
 
 def pad(planes: np.ndarray, spec: DeploySpec) -> np.ndarray:
-    """Pad (C, h, w) at the bottom/right to ``pad_size`` or a multiple of ``size_divisor``."""
+    """Pad (C, h, w) at the bottom/right to :meth:`DeploySpec.padded_shape`."""
     height, width = planes.shape[1:]
-    if spec.pad_size:
-        target_h, target_w = max(spec.pad_size[0], height), max(spec.pad_size[1], width)
-    elif spec.size_divisor:
-        div = int(spec.size_divisor)
-        target_h, target_w = math.ceil(height / div) * div, math.ceil(width / div) * div
-    else:
-        return planes
+    target_h, target_w = spec.padded_shape(height, width)
     if (target_h, target_w) == (height, width):
         return planes
     return np.pad(planes, ((0, 0), (0, target_h - height), (0, target_w - width)),
@@ -95,7 +83,7 @@ def prepare(img: np.ndarray, img_path: str, spec: DeploySpec) -> Prepared:
         hand_flip = hand_flip_needed(img, img_path, spec.hand_side)
     height, width = resized_shape(*ori_shape, spec.scale, spec.keep_ratio)
     if (height, width) != tuple(ori_shape):
-        img = cv2.resize(img, (width, height), interpolation=_CV2_INTERP[spec.interpolation])
+        img = cv2.resize(img, (width, height), interpolation=INTERPOLATIONS[spec.interpolation])
     if spec.hand_side and not spec.hand_side.get('before_resize', True):
         hand_flip = hand_flip_needed(img, img_path, spec.hand_side)
     if hand_flip:

@@ -1,6 +1,6 @@
 """Run an exported graph on ONNX Runtime or OpenVINO: (N, C, H, W) in, logits out.
 
-Both runners check the input against the graph's fixed axes first and turn a
+Both sessions check the input against the graph's fixed axes first and turn a
 backend's load or run failure (an op it does not implement, a wrong shape)
 into a :class:`~mmseg_ext.deploy.spec.DeployError` that names the model file.
 """
@@ -35,8 +35,9 @@ def _load_error(model_path: str, backend: str, err: Exception) -> DeployError:
     return DeployError(f'{model_path}: {backend} cannot load the model{hint} ({err})')
 
 
-class Runner:
-    """Common input checks; subclasses implement :meth:`_run`.
+class BackendSession:
+    """An exported model loaded by one backend: the input checks the backends share;
+    subclasses implement :meth:`_run`.
 
     Args:
         model_path (str): The exported model.
@@ -88,7 +89,7 @@ def _as_fixed(dims: Sequence) -> List[Optional[int]]:
     return [d if isinstance(d, int) and d > 0 else None for d in dims]
 
 
-class OrtRunner(Runner):
+class OrtRunner(BackendSession):
     """ONNX Runtime session: TensorRT / CUDA execution providers when present, else CPU.
 
     Args:
@@ -122,7 +123,7 @@ class OrtRunner(Runner):
         return self.session.run(None, {self.input_name: inputs})[0]
 
 
-class OpenVinoRunner(Runner):
+class OpenVinoRunner(BackendSession):
     """OpenVINO on the CPU (or another device), reading the ``.onnx`` (or an IR ``.xml``).
 
     Args:
@@ -161,8 +162,8 @@ class OpenVinoRunner(Runner):
 
 
 def make_runner(model_path: str, backend: str = 'onnxruntime', threads: int = 0,
-                precision: Optional[str] = 'f32') -> Runner:
-    """A runner of ``model_path`` on ``backend`` (one of :data:`BACKENDS`).
+                precision: Optional[str] = 'f32') -> BackendSession:
+    """A session of ``model_path`` on ``backend`` (one of :data:`BACKENDS`).
 
     Raises:
         DeployError: An unknown backend, a backend that is not installed, or a

@@ -7,13 +7,18 @@ Written by :mod:`mmseg_ext.deploy.export` as ``<model stem>.json`` (``model.onnx
 import json
 import os.path as osp
 from dataclasses import asdict, dataclass, field, fields
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
+
+import cv2
 
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 SPEC_VERSION = 1
 # cv2 interpolation of mmcv's Resize, by its name.
-INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos')
+INTERPOLATIONS = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,
+                  'bicubic': cv2.INTER_CUBIC, 'area': cv2.INTER_AREA,
+                  'lanczos': cv2.INTER_LANCZOS4}
 
 
 class DeployError(RuntimeError):
@@ -79,8 +84,17 @@ class DeploySpec:
     @property
     def test_cfg(self) -> dict:
         """The ``test_cfg`` keys
-        :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads."""
-        return dict(threshold=self.threshold, cleanup=self.cleanup, crf=self.crf)
+        :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` reads (its ``KEYS``)."""
+        return {key: getattr(self, key) for key in MaskRule.KEYS}
+
+    def padded_shape(self, height: int, width: int) -> Tuple[int, int]:
+        """(h, w) of an (h, w) image after the test-time padding, as mmseg's
+        ``stack_batch`` pads: up to ``pad_size`` when set, else up to a multiple of
+        ``size_divisor``."""
+        if self.pad_size:
+            return max(self.pad_size[0], height), max(self.pad_size[1], width)
+        div = self.size_divisor or 1
+        return -(-height // div) * div, -(-width // div) * div
 
 
 def spec_path(model_path: str) -> str:
@@ -102,7 +116,7 @@ def _check(spec: DeploySpec, path: str) -> None:
         raise DeployError(f'{path}: mean/std need {spec.num_channels} values')
     if spec.interpolation not in INTERPOLATIONS:
         raise DeployError(f'{path}: interpolation {spec.interpolation!r} not one of '
-                          f'{INTERPOLATIONS}')
+                          f'{tuple(INTERPOLATIONS)}')
     if len(spec.scale) != 2:
         raise DeployError(f'{path}: scale must be 2 numbers, got {spec.scale}')
     if isinstance(spec.threshold, Sequence) and len(spec.threshold) != len(spec.class_names):

@@ -1,11 +1,12 @@
-"""Which hand an X-ray shows, from its file name or its forearm (no mmcv needed).
+"""Which hand an X-ray shows, from its file name or its forearm, and whether
+normalising it to one side flips it (no mmcv needed).
 
-Used by the ``HandSideNormalize`` transform and by the exported-model
-inference path (:mod:`mmseg_ext.deploy`).
+:func:`side_and_flip` is the decision of the ``HandSideNormalize`` transform and
+of the exported-model inference path (:mod:`mmseg_ext.deploy`).
 """
 import os.path as osp
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -41,3 +42,24 @@ def side_from_image(img: np.ndarray, radius_left_means: str = 'R',
     (_, radius_start), (_, ulna_start) = runs
     other = 'L' if radius_left_means == 'R' else 'R'
     return radius_left_means if radius_start < ulna_start else other
+
+
+def side_and_flip(img: np.ndarray, img_path: str, target_side: str, use_filename: bool,
+                  radius_left_means: str) -> Tuple[Optional[str], bool]:
+    """(side, flip) of one X-ray as ``HandSideNormalize`` decides them.
+
+    Args:
+        img (np.ndarray): The image (the forearm decides without a file-name side).
+        img_path (str): Its file; a ``_L``/``_R`` suffix decides when trusted.
+        target_side (str): Orientation normalised to.
+        use_filename (bool): Trust the file name's suffix.
+        radius_left_means (str): Which side a radius left of the ulna means.
+
+    Returns:
+        tuple: The side ('L', 'R' or None when unknown), and whether a known
+        side other than ``target_side`` is flipped.
+    """
+    side = side_from_filename(img_path) if use_filename else None
+    if side is None:
+        side = side_from_image(img, radius_left_means)
+    return side, side is not None and side != target_side

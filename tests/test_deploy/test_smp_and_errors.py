@@ -116,3 +116,16 @@ def test_missing_json_names_it(static_tiny, tmp_path):
         ExportedMember(path)
     with pytest.raises(DeployError, match='exported model not found'):
         ExportedMember(str(tmp_path / 'nothing.onnx'))
+
+
+@pytest.mark.parametrize('pad_size, size_divisor', [(None, 32), ([96, 112], None)])
+def test_padded_shape_is_the_data_preprocessors(pad_size, size_divisor):
+    from mmseg.utils import stack_batch
+
+    from mmseg_ext.deploy.spec import DeploySpec
+    spec = DeploySpec(class_names=['a'], scale=[80, 80], mean=[0.0], std=[1.0],
+                      pad_size=pad_size, size_divisor=size_divisor)
+    for height, width in ((80, 75), (100, 130)):
+        padded, _ = stack_batch([torch.zeros(1, height, width)], size=pad_size,
+                                size_divisor=size_divisor)
+        assert spec.padded_shape(height, width) == tuple(padded.shape[2:])

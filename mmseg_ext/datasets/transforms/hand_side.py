@@ -3,7 +3,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from mmseg_ext.utils.hand_side import side_from_filename, side_from_image  # noqa: F401
+from mmseg_ext.utils.hand_side import side_and_flip
 
 
 @TRANSFORMS.register_module()
@@ -11,7 +11,8 @@ class HandSideNormalize(BaseTransform):
     """Flip left hands (image and masks) so every hand looks like a right hand.
 
     The side comes from the file name's ``_L``/``_R`` suffix when present,
-    else from the image (:func:`side_from_image`). A flipped sample gets
+    else from the image
+    (:func:`~mmseg_ext.utils.hand_side.side_and_flip`). A flipped sample gets
     ``hand_flip=True``; add ``'hand_flip'`` to ``PackSegInputs``'s
     ``meta_keys`` and the multi-label segmentors flip predictions back
     (composing with any ``RandomFlip``).
@@ -32,12 +33,9 @@ class HandSideNormalize(BaseTransform):
         self.radius_left_means = radius_left_means
 
     def transform(self, results: dict) -> dict:
-        side = side_from_filename(results.get('img_path', '')) if self.use_filename else None
-        if side is None:
-            side = side_from_image(results['img'], self.radius_left_means)
-        results['hand_side'] = side
-        flip = side is not None and side != self.target_side
-        results['hand_flip'] = flip
+        side, flip = side_and_flip(results['img'], results.get('img_path', ''), self.target_side,
+                                   self.use_filename, self.radius_left_means)
+        results['hand_side'], results['hand_flip'] = side, flip
         if flip:
             results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
             for key in results.get('seg_fields', []):

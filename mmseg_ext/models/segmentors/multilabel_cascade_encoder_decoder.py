@@ -22,6 +22,14 @@ class MultiLabelCascadeEncoderDecoder(MultiLabelSegmentorMixin, CascadeEncoderDe
         **kwargs: As for :class:`mmseg.models.CascadeEncoderDecoder`.
     """
 
+    def decode_logits(self, feats: List[Tensor]) -> Tensor:
+        """The last stage's logits; each stage after the first takes the previous
+        stage's logits (FCN -> OCR)."""
+        logits = self.decode_head[0].forward(feats)
+        for head in self.decode_head[1:]:
+            logits = head.forward(feats, logits)
+        return logits
+
     def _decode_head_forward_train(self, inputs: List[Tensor], data_samples) -> dict:
         losses = {}
         prev_logits = None

@@ -1,8 +1,10 @@
 """The multi-label training and prediction path shared by all our segmentors."""
-from typing import Dict, List, Optional, Sequence, Union
+import difflib
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
@@ -10,9 +12,26 @@ from torch import Tensor
 
 from mmseg_ext.models.utils import gaussian_slide
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack
-from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, check_test_cfg
+from mmseg_ext.utils.postprocessing.mask_cleanup import CLEANUP_KEYS
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled, upsample_and_threshold
 from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms, valid_pixel_mask
+
+
+def check_keys(section: str, given: Optional[Mapping], known: Sequence[str]) -> None:
+    """Raise ``KeyError`` on a key of ``given`` outside ``known``, naming the nearest
+    known one.
+
+    Args:
+        section (str): Where ``given`` is in the config (e.g. 'test_cfg').
+        given (Mapping, optional): The config's dict; None has no keys.
+        known (Sequence[str]): The keys read.
+    """
+    for key in (given or {}):
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ''
+            raise KeyError(f'{section}: unknown key {key!r}{hint} (known: {", ".join(known)})')
 
 
 class MultiLabelSegmentorMixin:
@@ -42,9 +61,19 @@ class MultiLabelSegmentorMixin:
     an error when the model is built.
     """
 
+    # The test_cfg keys of the inference mode; the mask rule's are MaskRule.KEYS.
+    SLIDE_KEYS = ('mode', 'crop_size', 'stride', 'gaussian', 'window_batch')
+
     def __init__(self, *args, **kwargs) -> None:
-        check_test_cfg(kwargs.get('test_cfg'))
+        self.check_test_cfg(kwargs.get('test_cfg'))
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def check_test_cfg(cls, test_cfg: Optional[Mapping]) -> None:
+        """Raise ``KeyError`` on a ``test_cfg`` key, or ``test_cfg.cleanup`` key, that
+        no segmentor reads, naming the nearest known one."""
+        check_keys('test_cfg', test_cfg, cls.SLIDE_KEYS + MaskRule.KEYS)
+        check_keys('test_cfg.cleanup', (test_cfg or {}).get('cleanup'), CLEANUP_KEYS)
 
     @property
     def mask_rule(self) -> MaskRule:
@@ -65,6 +94,23 @@ class MultiLabelSegmentorMixin:
             value = loss_fn(logits, target, valid)
             losses[loss_fn.loss_name] = losses.get(loss_fn.loss_name, 0) + value
         return losses
+
+    def decode_logits(self, feats: List[Tensor]) -> Tensor:
+        """The decode head's logits of the backbone (and neck) features."""
+        return self.decode_head.forward(feats)
+
+    def test_size_logits(self, inputs: Tensor) -> Tensor:
+        """(N, C, H, W) logits of normalised, padded ``inputs``, resized to their size: the
+        network forward of prediction and of the exported graph
+        (:class:`~mmseg_ext.deploy.export.LogitsNet`)."""
+        logits = self.decode_logits(self.extract_feat(inputs))
+        return F.interpolate(logits, size=inputs.shape[2:], mode='bilinear',
+                             align_corners=self.align_corners)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """mmseg's test-time forward of the padded images or of the windows of a slide,
+        whose size is the test size: :meth:`test_size_logits`."""
+        return self.test_size_logits(inputs)
 
     def slide_inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Sliding windows, blended flat (mmseg) or Gaussian-weighted

@@ -1,4 +1,5 @@
 """Optional post-processing of per-class masks (off by default)."""
+from inspect import signature
 from typing import Optional
 
 import cv2
@@ -59,3 +60,8 @@ def clean_masks(masks: torch.Tensor, classes: Optional[list] = None, **options) 
     for c in (range(out.shape[0]) if classes is None else classes):
         out[c] = clean_mask(out[c], **options)
     return torch.from_numpy(out).to(masks.device)
+
+
+# The keys of a ``test_cfg.cleanup`` dict: clean_masks's ``classes``, then clean_mask's options.
+CLEANUP_KEYS = tuple(signature(clean_masks).parameters)[1:-1] + \
+    tuple(signature(clean_mask).parameters)[1:]

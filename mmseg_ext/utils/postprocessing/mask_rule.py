@@ -9,27 +9,13 @@ Thresholds come from, highest precedence first: an ensemble search result
 (``tools/ensemble.py --search-json``), a thresholds JSON (``--thresholds``),
 the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
 """
-import difflib
 from typing import Mapping, Optional, Sequence, Union
 
 import torch
 
 from .mask_cleanup import clean_masks
 
-# Every test_cfg key the multi-label segmentors read; anything else is a typo.
-TEST_CFG_KEYS = ('mode', 'crop_size', 'stride', 'gaussian', 'window_batch', 'threshold',
-                 'cleanup', 'crf')
 Threshold = Union[float, Sequence[float]]
-
-
-def check_test_cfg(test_cfg: Optional[Mapping]) -> None:
-    """Raise on a ``test_cfg`` key no segmentor reads, naming the nearest known one."""
-    for key in (test_cfg or {}):
-        if key not in TEST_CFG_KEYS:
-            near = difflib.get_close_matches(key, TEST_CFG_KEYS, n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ''
-            raise KeyError(f'test_cfg: unknown key {key!r}{hint} '
-                           f'(known: {", ".join(TEST_CFG_KEYS)})')
 
 
 class MaskRule:
@@ -44,6 +30,9 @@ class MaskRule:
         crf (bool): Refine with a dense CRF on the image instead of the
             threshold (optional ``pydensecrf2``). Defaults to False.
     """
+
+    # The test_cfg keys of a mask rule.
+    KEYS = ('threshold', 'cleanup', 'crf')
 
     def __init__(self, threshold: Threshold = 0.5, cleanup: Optional[dict] = None,
                  crf: bool = False) -> None:

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from mmcv.transforms import Compose
 
-from mmseg_ext.datasets.transforms.hand_side import side_from_filename, side_from_image
+from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
 from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
 
 
@@ -39,3 +39,19 @@ def test_left_hand_is_flipped_with_masks_and_prediction_flips_back(phantom_root)
     assert torch.equal(restored[0, 0], logits[0, 0])  # two flips cancel
     restored = undo_test_transforms(logits, dict(hand_flip=True))
     assert (restored[0, 0].numpy() == original['gt_seg_map']).all()
+
+
+def test_exported_preprocessing_flips_as_the_transform(phantom_root):
+    """The export reads the built transform's arguments; its decision is the transform's."""
+    from mmseg_ext.deploy.export import _hand_side_options
+    from mmseg_ext.deploy.preprocess import hand_flip_needed
+    step = dict(type='HandSideNormalize', use_filename=False)
+    options = dict(_hand_side_options(step), before_resize=True)
+    pipeline = Compose([dict(type='LoadXRayImage', num_channels=1), step])
+    flips = []
+    for path in sorted(glob.glob(osp.join(phantom_root, 'train', 'DCM', '*', '*.png'))):
+        results = pipeline(dict(img_path=path))
+        image = results['img'][:, ::-1] if results['hand_flip'] else results['img']
+        assert hand_flip_needed(np.squeeze(image), path, options) == results['hand_flip']
+        flips.append(results['hand_flip'])
+    assert any(flips) and not all(flips)

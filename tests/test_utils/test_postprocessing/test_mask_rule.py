@@ -3,13 +3,10 @@ import json
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmseg.registry import MODELS
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
-from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, check_test_cfg, mask_rule_for
-from tests.helpers import DEMO_CONFIG
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, mask_rule_for
 
 
 def test_per_class_thresholds_then_cleanup():
@@ -44,19 +41,3 @@ def test_threshold_precedence(tmp_path):
     assert mask_rule_for(cfg, from_json).threshold[-2:] == [0.3, 0.5]
     rule = mask_rule_for(cfg, from_json, search)
     assert rule.threshold == search and rule.cleanup == dict(min_area=5)
-
-
-def test_misspelt_test_cfg_key_names_the_nearest_one():
-    with pytest.raises(KeyError, match="unknown key 'treshold'; did you mean 'threshold'"):
-        check_test_cfg(dict(mode='whole', treshold=0.4))
-    check_test_cfg(dict(mode='slide', crop_size=(8, 8), stride=(4, 4), threshold=0.5,
-                        cleanup=dict(min_area=3)))
-    with pytest.raises(KeyError, match="'output_probs'"):  # probabilities: predict_probs
-        check_test_cfg(dict(output_probs=True))
-
-
-def test_model_build_refuses_a_misspelt_key():
-    cfg = Config.fromfile(DEMO_CONFIG).model
-    cfg.test_cfg = dict(mode='whole', clenup=dict(min_area=3))
-    with pytest.raises(KeyError, match="did you mean 'cleanup'"):
-        MODELS.build(cfg)
