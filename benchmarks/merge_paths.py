@@ -15,7 +15,9 @@ flip), a one-member and a two-member ensemble (the second member tests at
 "before" of each row is the full-plane code, kept here as it was: every
 view or member upsampled to (29, 2048, 2048), summed, then thresholded. The
 floor is the CSV writing and RLE encoding of 29 bool masks alone. The
-outputs of before and after are compared pixel by pixel. ``--rows tta_crf``
+outputs of before and after are compared pixel by pixel. The seconds in the
+network (``model.inference``) are measured apart, so each row also shows the
+time after the network. ``--rows tta_crf``
 times ``--tta`` with a dense CRF, which keeps the full-size probabilities.
 
     python benchmarks/merge_paths.py [--checkpoint CKPT] [--images 16] [--data DIR]
@@ -323,20 +325,24 @@ def main() -> None:
         'bone-shaped logits' + (' + demo network' if args.run_network else ' (no network)')
     print(f'\n{args.images} images of 2048², {model}; seconds per image after start-up, '
           'peak RSS of the process')
-    print(f'{"path":<12} {"before s":>9} {"after s":>8} {"speed-up":>9} {"before MB":>10} '
-          f'{"after MB":>9} {"masks":>14}')
+    print(f'{"path":<12} {"before s":>9} {"after s":>8} {"speed-up":>9} {"network s":>10} '
+          f'{"post-net before":>16} {"post-net after":>15} {"before MB":>10} {"after MB":>9} '
+          f'{"masks":>14}')
     for row in args.rows:
         after = results[row, 'after']
         if row == 'floor':
-            print(f'{"floor":<12} {"":>9} {after["seconds"]:8.3f} {"":>9} {"":>10} '
-                  f'{after["rss_mb"]:9.0f}   (RLE + CSV rows of 29 bool masks)')
+            print(f'{"floor":<12} {"":>9} {after["seconds"]:8.3f} {"":>9} {"":>10} {"":>16} '
+                  f'{"":>15} {"":>10} {after["rss_mb"]:9.0f}   (RLE + CSV rows of 29 bool masks)')
             continue
         before = results[row, 'before']
         same = open(before['csv'], 'rb').read() == open(after['csv'], 'rb').read()
         masks = 'identical CSV' if same else \
             f'{differing_pixels(before["csv"], after["csv"], image_root)} px differ'
+        network = (before['network'] + after['network']) / 2  # the same network in both
         print(f'{row:<12} {before["seconds"]:9.3f} {after["seconds"]:8.3f} '
-              f'{before["seconds"] / after["seconds"]:8.1f}x {before["rss_mb"]:10.0f} '
+              f'{before["seconds"] / after["seconds"]:8.1f}x {network:10.3f} '
+              f'{before["seconds"] - before["network"]:16.3f} '
+              f'{after["seconds"] - after["network"]:15.3f} {before["rss_mb"]:10.0f} '
               f'{after["rss_mb"]:9.0f} {masks:>14}')
     if ('test', 'after') in results:
         base = results['test', 'after']
