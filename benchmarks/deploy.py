@@ -2,8 +2,9 @@
 
 For each config (HRNet-W18 and W48 by default, random weights, the same weights
 on every backend), each image goes read -> the model's pre-processing ->
-network -> per-class upsampling to 2048², sigmoid -> ``MaskRule`` -> RLE rows,
-through the ensemble member interface (``add_probs``): ``EnsembleMember``
+network -> the members' test-size logits merged per class on the boxes where
+they can pass the threshold (``ensemble_masks``) -> ``MaskRule`` -> RLE rows,
+through the ensemble member interface (``views``): ``EnsembleMember``
 (PyTorch, the config's pipeline) and ``ExportedMember`` (the exported ONNX on
 ONNX Runtime, OpenVINO float32 and OpenVINO at its default precision).
 PyTorch's ``tools/test.py`` path (``test_step``: masks thresholded without
@@ -68,7 +69,7 @@ def flipped(member):
 
 def build_rows(config: str, work: str, threads: int, tta: bool) -> dict:
     """name -> (callable img_path -> (C, H, W) masks, precision)."""
-    from mmseg_ext.apis import EnsembleMember, ensemble_probs
+    from mmseg_ext.apis import EnsembleMember, ensemble_masks
     from mmseg_ext.deploy.export import export_onnx
     from mmseg_ext.deploy.onnx_member import ExportedMember
     stem = osp.join(work, osp.splitext(osp.basename(config))[0])
@@ -92,7 +93,7 @@ def build_rows(config: str, work: str, threads: int, tta: bool) -> dict:
     for name, group in members.items():
         runner = getattr(group[0], 'runner', None)
         precision = runner.precision if runner else 'f32'
-        rows[name] = (lambda p, g=group: rule(ensemble_probs(g, p), p), precision)
+        rows[name] = (lambda p, g=group: ensemble_masks(g, p, rule), precision)
     if not tta:
         rows['PyTorch eager, tools/test.py path'] = (TestStepPath(torch_member).masks, 'f32')
     return rows
