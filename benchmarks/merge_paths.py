@@ -129,7 +129,7 @@ class PhantomNetwork:
 
         from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
         from mmseg_ext.utils.masks.bitmask import unpack_bits
-        from mmseg_ext.utils.postprocessing.test_time_geometry import padding_of
+        from mmseg_ext.utils.postprocessing.view_geometry import padding_of
         left, _, top, _ = padding_of(meta)
         height, width = meta['img_shape'][:2]
         ori_h, ori_w = meta['ori_shape'][:2]

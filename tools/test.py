@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
-from mmseg_ext.utils.formats.submission import check_writable
+from mmseg_ext.utils.fileio.atomic_io import check_writable
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 from mmseg_ext.utils.runtime.device_report import check_expected_device
 from mmseg_ext.utils.runtime.launch import (add_common_args, add_data_args,

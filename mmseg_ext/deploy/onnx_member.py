@@ -16,7 +16,7 @@ from torch import Tensor
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
+from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 from .preprocess import Prepared, prepare
 from .runtime import make_runner

@@ -8,7 +8,8 @@ from mmengine.config import Config
 
 from mmseg_ext.apis.ensemble import EnsembleMember, ensemble_masks, ensemble_probs
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
-from mmseg_ext.utils.formats.submission import SubmissionWriter, image_paths_by_name
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
+from mmseg_ext.utils.formats.submission import SubmissionWriter
 from tests.helpers import run_tool
 
 

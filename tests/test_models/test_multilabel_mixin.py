@@ -13,7 +13,7 @@ from mmseg.registry import MODELS
 
 import mmseg_ext.utils.postprocessing.dense_crf as dense_crf
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
+from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 from tests.conftest import REPO_ROOT
 from tests.helpers import tiny_config
 

@@ -14,7 +14,9 @@ from mmseg_ext.apis import EnsembleMember
 from mmseg_ext.apis.ensemble import ensemble_masks
 from mmseg_ext.apis.member import parse_member
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
-from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, image_paths_by_name
+from mmseg_ext.utils.fileio.atomic_io import check_writable
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
+from mmseg_ext.utils.formats.submission import SubmissionWriter
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from projects.wrist_roi.wrist_roi import carpal_box
 from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START

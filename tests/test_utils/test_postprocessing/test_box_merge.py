@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmseg_ext.utils.postprocessing.box_merge import (BilinearAxis, ViewStack, dense_mean,
                                                       merge_masks)
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled
-from mmseg_ext.utils.postprocessing.test_time_geometry import unrotate
+from mmseg_ext.utils.postprocessing.view_geometry import unrotate
 
 CLASSES = 6
 TOLERANCE = 1e-6  # a pixel may differ only where the full-plane value is this close to t
