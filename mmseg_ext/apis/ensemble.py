@@ -44,14 +44,11 @@ class EnsembleMember:
     def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
                  device: Optional[str] = None, pipeline: Optional[list] = None,
                  tta: bool = False) -> None:
-        from mmengine.config import Config
         from mmengine.dataset import Compose
-        from mmengine.registry import init_default_scope
-        from mmseg.apis import init_model
-        cfg = Config.fromfile(config)
-        init_default_scope(cfg.get('default_scope', 'mmseg'))
-        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = init_model(cfg, checkpoint, device=device)
+
+        from .inference import build_model
+        self.model = build_model(config, checkpoint, device)
+        cfg = self.model.cfg
         if pipeline is None:
             pipeline = without_annotations(
                 cfg.tta_pipeline if tta else cfg.test_dataloader.dataset.pipeline)
@@ -59,11 +56,6 @@ class EnsembleMember:
         self.weight = float(weight)
         self.tta = tta
         self.merge = (cfg.get('tta_model') or {}).get('merge', 'prob') if tta else 'prob'
-
-    @property
-    def test_cfg(self) -> dict:
-        """The model's ``test_cfg`` (thresholds, cleanup, CRF)."""
-        return self.model.test_cfg
 
     @property
     def mask_rule(self) -> MaskRule:

@@ -127,14 +127,14 @@ def load_segmentor(config: str, checkpoint: Optional[str],
     """(model in eval mode on the CPU, its Config); ``checkpoint`` None keeps random weights."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmseg.apis import init_model
 
     import mmseg_ext  # noqa: F401  (registers the models)
+    from mmseg_ext.apis.inference import build_model
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = init_model(cfg, checkpoint, device='cpu')
+    model = build_model(cfg, checkpoint, 'cpu')
     return model.eval(), cfg
 
 

@@ -58,11 +58,6 @@ class ExportedMember:
         """Thresholds, cleanup and CRF of the exported config's ``test_cfg``."""
         return MaskRule.from_test_cfg(self.spec.test_cfg)
 
-    @property
-    def test_cfg(self) -> dict:
-        """The exported config's ``test_cfg`` keys that turn probabilities into masks."""
-        return self.spec.test_cfg
-
     def _logits(self, prepared: Prepared) -> list:
         """[(C, Hp, Wp) logits, flipped] per view (the image, and its mirror with ``tta``)."""
         inputs = prepared.inputs
