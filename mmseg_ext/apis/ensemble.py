@@ -5,8 +5,10 @@ of exported members (:mod:`mmseg_ext.deploy`) runs without them.
 """
 from typing import List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
@@ -127,10 +129,11 @@ def ensemble_probs(members: Sequence, img_path: str,
 
 
 def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
-                   class_weights: Optional[torch.Tensor] = None, **fields) -> torch.Tensor:
+                   class_weights: Optional[torch.Tensor] = None,
+                   image: Optional[np.ndarray] = None, **fields) -> torch.Tensor:
     """(C, H, W) bool masks at the original size of the members' weighted mean.
 
-    The result of ``rule(ensemble_probs(members, img_path, class_weights), img_path)``
+    The result of ``rule(ensemble_probs(members, img_path, class_weights), image)``
     (up to float rounding of probabilities within ~1e-7 of a threshold) without the
     full-size probabilities: each member gives its views' test-size
     logits (``views``) and each class is computed only on the box where the
@@ -146,9 +149,12 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
         rule (MaskRule): Thresholds, cleanup and CRF.
         class_weights (Tensor, optional): (K, C) weight of each member per class;
             by default each member's scalar ``weight``.
+        image (np.ndarray, optional): The (H, W) grey pixels the members predict, for a
+            CRF; by default the image read from ``img_path``.
         **fields: More pipeline inputs of the members (e.g. a crop box).
     """
     if rule.crf:
-        return rule(ensemble_probs(members, img_path, class_weights, **fields), img_path)
+        image = read_xray(img_path) if image is None else image
+        return rule(ensemble_probs(members, img_path, class_weights, **fields), image)
     stacks = [member.views(img_path, **fields) for member in members]
-    return rule_masks(stacks, member_weights(members, class_weights), rule, img_path)
+    return rule_masks(stacks, member_weights(members, class_weights), rule)
