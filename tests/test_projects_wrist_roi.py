@@ -9,7 +9,7 @@ import torch
 from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import check_submission
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from projects.wrist_roi.wrist_roi import carpal_box
@@ -113,7 +113,8 @@ def test_two_stage_submission_with_a_crf_stage2(phantom_root, tiny_run, tmp_path
     cfg.model.test_cfg['crf'] = True
     config2, ckpt2 = str(tmp_path / 'stage2_crf.py'), str(tmp_path / 'stage2_crf.pth')
     cfg.dump(config2)
-    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, ckpt2)  # initial weights
+    torch.save({'meta': dict(dataset_meta=dict(classes=CARPAL_CLASSES)),  # initial weights
+                'state_dict': MODELS.build(cfg.model).state_dict()}, ckpt2)
     calls = []
 
     def stand_in(image, probs):

@@ -3,7 +3,6 @@ from typing import Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmseg.apis import init_model
 from mmseg.registry import DATASETS
 
@@ -13,7 +12,8 @@ from mmseg_ext.utils.runtime.launch import read_config
 def build_model(config: Union[str, Config], checkpoint: Optional[str] = None,
                 device: Optional[str] = None,
                 cfg_options: Optional[dict] = None) -> torch.nn.Module:
-    """A segmentor in eval mode, in its config's default scope (``model.cfg``: the config).
+    """A segmentor in eval mode (``model.cfg``: its config); mmseg's ``init_model`` builds it
+    in the config's default scope.
 
     Args:
         config (str | Config): Config file, or a config already read.
@@ -25,7 +25,6 @@ def build_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     """
     if isinstance(config, str):
         config, cfg_options = read_config(config, cfg_options), None
-    init_default_scope(config.get('default_scope', 'mmseg'))
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     return init_model(config, checkpoint, device=device, cfg_options=cfg_options)
 

@@ -61,7 +61,7 @@ def _sample(cfg, path):
 
 
 def test_add_probs_is_the_full_size_sigmoid_added_with_weights(phantom_root, tmp_path,
-                                                                   tiny_run):
+                                                               tiny_run):
     cfg, model, images = _model_and_images(phantom_root, tmp_path, tiny_run)
     data = _sample(cfg, images[0])
     with torch.no_grad():

@@ -39,8 +39,9 @@ def paths_by_name(paths: Sequence[str], what: str = 'images') -> Dict[str, str]:
     for path in paths:
         name = osp.basename(path)
         if name in by_name:
-            raise DuplicateNameError(f'two {what} are named {name!r}: {by_name[name]} and {path}; '
-                             f'a submission keyed by image name would be ambiguous')
+            raise DuplicateNameError(f'two {what} are named {name!r}: {by_name[name]} and '
+                                     f'{path}; a submission keyed by image name would be '
+                                     'ambiguous')
         by_name[name] = path
     return by_name
 

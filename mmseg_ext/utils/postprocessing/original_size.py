@@ -5,7 +5,8 @@ the PyTorch segmentors and the exported models of :mod:`mmseg_ext.deploy` share 
 :func:`add_votes` its threshold votes into a running (C, H, W) sum: the
 full-plane path, for a dense CRF and the tools that need probabilities.
 :func:`upsample_and_threshold` gives one model's masks without the full-size
-float tensor; merges of views and members go through :mod:`~mmseg_ext.utils.postprocessing.box_merge`.
+float tensor; merges of views and members go through
+:mod:`~mmseg_ext.utils.postprocessing.box_merge`.
 """
 from typing import Callable, Optional, Sequence, Union
 
@@ -62,10 +63,10 @@ def add_votes(total: Optional[Tensor], logits: Tensor, size: Sequence[int], thre
     Returns:
         Tensor: ``total``, updated in place.
     """
-    def vote(planes: Tensor, group: slice) -> Tensor:
-        cuts = torch.logit(thresholds.to(planes.device).reshape(-1, 1, 1))
-        return (planes > cuts[group]).float()
-    return _add_planes(total, logits, size, weight, align_corners, vote)
+    cuts = torch.logit(thresholds.to(logits.device if total is None else total.device)
+                       .reshape(-1, 1, 1))
+    return _add_planes(total, logits, size, weight, align_corners,
+                       lambda planes, group: (planes > cuts[group]).float())
 
 
 def _sigmoid(planes: Tensor, group: slice) -> Tensor:
