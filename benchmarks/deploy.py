@@ -139,7 +139,7 @@ def measure(config: str, images: list, work: str, threads: int, tta: bool) -> li
 
 def make_images(root: str, count: int) -> list:
     from mmseg_ext.datasets.phantoms import make_phantoms
-    from mmseg_ext.utils.formats.submission import image_paths_by_name
+    from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
     make_phantoms(root, num_ids=1, size=2048, seed=3, num_test_ids=(count + 1) // 2)
     return list(image_paths_by_name(osp.join(root, 'test', 'DCM')).values())[:count]
 

@@ -93,7 +93,7 @@ def step_validation(variant: str, data_root: str, device: str, _count: int):
         with torch.no_grad():
             outputs = model.val_step(batch)
         # before: the full-size probabilities were kept beside the masks
-        kept = model.predict_probs(batch) if variant == 'before' else None  # noqa: F841
+        kept = model.add_probs(batch) if variant == 'before' else None  # noqa: F841
         metric.process(batch, [o.to_dict() for o in outputs])  # as mmengine's Evaluator
     return run
 
@@ -120,7 +120,7 @@ def step_tta(variant: str, data_root: str, device: str, views: int):
         """The previous merge: every view's probabilities kept, then stacked."""
 
         def test_step(self, data):
-            views = [self.module.predict_probs({key: value[i] for key, value in data.items()})
+            views = [self.module.add_probs({key: value[i] for key, value in data.items()})
                      for i in range(len(data['inputs']))]
             mean = torch.stack(views).mean(dim=0)
             return [mean > self.module.mask_rule.thresholds(mean.shape[0], mean.device)]

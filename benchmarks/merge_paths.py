@@ -69,6 +69,10 @@ def before_upsample_and_threshold(logits, out_size, thresholds, align_corners):
 
 def before_tta_masks(segmentor, data, merge='prob'):
     """The TTA model's merge as it was: every view added at the original size."""
+    from mmseg_ext.utils.fileio.xray_io import read_xray
+    from mmseg_ext.utils.postprocessing.original_size import add_votes
+    from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
+    rule = segmentor.mask_rule
     totals, metas0 = None, None
     num_views = len(data['inputs'])
     for index in range(num_views):
@@ -78,23 +82,31 @@ def before_tta_masks(segmentor, data, merge='prob'):
         if index == 0:
             totals, metas0 = [None] * len(metas), metas
         for i, meta in enumerate(metas):
-            totals[i] = segmentor.add_original_size(logits[i], meta, totals[i], space=merge)
-    rule = segmentor.mask_rule
+            if merge != 'vote':
+                totals[i] = segmentor.add_original_size(logits[i], meta, totals[i], space=merge)
+                continue
+            view = undo_test_transforms(logits[i][None].float(), meta)[0]
+            totals[i] = add_votes(totals[i], view, meta['ori_shape'][:2],
+                                  rule.thresholds(view.shape[0], view.device), 1.0,
+                                  segmentor.align_corners)
     if merge == 'vote':
         return rule.finish(totals[0] * 2 > num_views)
     mean = totals[0].div_(num_views)
-    return rule(mean.sigmoid_() if merge == 'logit' else mean, metas0[0].get('img_path'))
+    image = read_xray(metas0[0]['img_path']) if rule.crf else None
+    return rule(mean.sigmoid_() if merge == 'logit' else mean, image)
 
 
 def before_ensemble_masks(members, path, rule):
     """The ensemble as it was: each member's full-size probabilities into one sum."""
     from mmengine.dataset import pseudo_collate
+
+    from mmseg_ext.utils.fileio.xray_io import read_xray
     total, weight_sum = None, 0.0
     for member in members:
         data = pseudo_collate([member.pipeline(dict(img_path=path))])
-        total = member.model.predict_probs(data, total, member.weight)
+        total = member.model.add_probs(data, total, member.weight)
         weight_sum += member.weight
-    return rule(total.div_(weight_sum), path)
+    return rule(total.div_(weight_sum), read_xray(path) if rule.crf else None)
 # -------------------------------------------------------------------------------------------
 
 
@@ -131,7 +143,7 @@ class PhantomNetwork:
 
         from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
         from mmseg_ext.utils.masks.bitmask import unpack_bits
-        from mmseg_ext.utils.postprocessing.test_time_geometry import padding_of
+        from mmseg_ext.utils.postprocessing.view_geometry import padding_of
         left, _, top, _ = padding_of(meta)
         height, width = meta['img_shape'][:2]
         ori_h, ori_w = meta['ori_shape'][:2]

@@ -9,7 +9,7 @@ import torch
 from mmcv.transforms import Compose
 
 import projects.wrist_roi.wrist_roi  # noqa: F401  (registers CropCarpalROI)
-from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import check_submission
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from projects.wrist_roi.wrist_roi import carpal_box
@@ -41,14 +41,42 @@ def test_crop_keeps_carpals_only_and_whole(phantom_root):
     assert carpal_box(masks, carpal_bits.shape, 0.1) == (y0, y1, x0, x1)
 
 
-def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path, monkeypatch,
-                                                capsys):
+def _small_stage2(phantom_root, work_dir):
+    """The stage-2 config with the tiny HRNet of the tests."""
     from mmengine.config import Config
     cfg = Config.fromfile(STAGE2)
-    small = tiny_config(phantom_root, str(tmp_path / 'stage2'), max_iters=2)
+    small = tiny_config(phantom_root, work_dir, max_iters=2)
     cfg.model.backbone.extra = small.model.backbone.extra
     cfg.model.decode_head.in_channels = small.model.decode_head.in_channels
     cfg.model.decode_head.channels = small.model.decode_head.channels
+    return cfg
+
+
+def _low_stage1(tiny_run, tmp_path):
+    """``tiny_run`` with a low threshold, so that carpals are found: (config, checkpoint)."""
+    from mmengine.config import Config
+    config1, ckpt1 = tiny_run
+    low = Config.fromfile(config1)
+    low.model.test_cfg['threshold'] = 0.05
+    config1 = str(tmp_path / 'stage1_low.py')
+    low.dump(config1)
+    return config1, ckpt1
+
+
+def _two_stage(phantom_root, stage1, stage2, out_csv, monkeypatch, capsys) -> int:
+    """Run the two-stage tool in this process; the number of images it refined."""
+    monkeypatch.setattr(sys, 'argv', [
+        'two_stage_submission.py', '--stage1', ':'.join(stage1), '--stage2', ':'.join(stage2),
+        '--image-root', osp.join(phantom_root, 'test', 'DCM'), '--submission', out_csv,
+        '--device', 'cpu'])
+    runpy.run_path(osp.join(REPO_ROOT, 'projects/wrist_roi/tools/two_stage_submission.py'),
+                   run_name='__main__')
+    return int(re.search(r'two-stage: (\d+)/2 images refined', capsys.readouterr().out)[1])
+
+
+def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path, monkeypatch,
+                                                capsys):
+    cfg = _small_stage2(phantom_root, str(tmp_path / 'stage2'))
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].num_workers, cfg[name].persistent_workers = 0, False
         cfg[name].dataset.data_root = osp.join(phantom_root, 'train')
@@ -60,11 +88,6 @@ def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path
     cfg.dump(config2)
     proc = run_tool('tools/train.py', config2, timeout=600)
     assert 'Trapezium' in proc.stdout + proc.stderr  # the 8-class Dice table
-    config1, ckpt1 = tiny_run
-    low = Config.fromfile(config1)  # a low stage-1 threshold, so that carpals are found
-    low.model.test_cfg['threshold'] = 0.05
-    config1 = str(tmp_path / 'stage1_low.py')
-    low.dump(config1)
     out_csv = str(tmp_path / 'two.csv')
     # in this process, to count the mask rule's applications: one per image (stage 1)
     # plus one per refined image (stage 2, on its crop)
@@ -72,15 +95,39 @@ def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path
     finish = MaskRule.finish
     monkeypatch.setattr(MaskRule, 'finish',
                         lambda rule, masks: calls.append(masks.shape) or finish(rule, masks))
-    monkeypatch.setattr(sys, 'argv', [
-        'two_stage_submission.py', '--stage1', f'{config1}:{ckpt1}', '--stage2',
-        f'{config2}:{tmp_path}/stage2/iter_2.pth', '--image-root',
-        osp.join(phantom_root, 'test', 'DCM'), '--submission', out_csv, '--device', 'cpu'])
-    runpy.run_path(osp.join(REPO_ROOT, 'projects/wrist_roi/tools/two_stage_submission.py'),
-                   run_name='__main__')
-    refined = int(re.search(r'two-stage: (\d+)/2 images refined', capsys.readouterr().out)[1])
+    refined = _two_stage(phantom_root, _low_stage1(tiny_run, tmp_path),
+                         (config2, f'{tmp_path}/stage2/iter_2.pth'), out_csv, monkeypatch, capsys)
     assert refined >= 1
     assert sorted(shape[0] for shape in calls) == [8] * refined + [29] * 2
+    assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+
+
+def test_two_stage_submission_with_a_crf_stage2(phantom_root, tiny_run, tmp_path, monkeypatch,
+                                                capsys):
+    """A stage 2 with ``test_cfg.crf``: its dense CRF (a stand-in for pydensecrf2) gets the
+    crop's probabilities and the crop's pixels, once per refined image."""
+    from mmseg.registry import MODELS
+
+    import mmseg_ext.utils.postprocessing.dense_crf as dense_crf
+    cfg = _small_stage2(phantom_root, str(tmp_path / 'stage2'))
+    cfg.model.test_cfg['crf'] = True
+    config2, ckpt2 = str(tmp_path / 'stage2_crf.py'), str(tmp_path / 'stage2_crf.pth')
+    cfg.dump(config2)
+    torch.save({'meta': dict(dataset_meta=dict(classes=CARPAL_CLASSES)),  # initial weights
+                'state_dict': MODELS.build(cfg.model).state_dict()}, ckpt2)
+    calls = []
+
+    def stand_in(image, probs):
+        calls.append((image.shape, image.dtype, probs.shape))
+        return probs > 0.5
+    monkeypatch.setattr(dense_crf, 'dense_crf_masks', stand_in)
+    out_csv = str(tmp_path / 'two_crf.csv')
+    refined = _two_stage(phantom_root, _low_stage1(tiny_run, tmp_path), (config2, ckpt2),
+                         out_csv, monkeypatch, capsys)
+    assert refined >= 1 and len(calls) == refined
+    for image_shape, dtype, probs_shape in calls:
+        assert probs_shape[0] == 8 and image_shape == probs_shape[1:] and dtype == np.uint8
+        assert image_shape[0] < 128 or image_shape[1] < 128  # the crop, not the image
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 

@@ -23,9 +23,10 @@ from mmseg_ext.apis.member import (MemberError, MemberSpec, build_member, check_
                                    parse_member, read_members_file)
 from mmseg_ext.deploy.runtime import BACKENDS
 from mmseg_ext.deploy.spec import DeployError
+from mmseg_ext.utils.fileio.atomic_io import check_writable
+from mmseg_ext.utils.fileio.file_scan import DuplicateNameError, image_paths_by_name
 from mmseg_ext.utils.formats.search_result import read_search_result
-from mmseg_ext.utils.formats.submission import (SubmissionError, SubmissionWriter, check_writable,
-                                                image_paths_by_name)
+from mmseg_ext.utils.formats.submission import SubmissionError, SubmissionWriter
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 from mmseg_ext.utils.postprocessing.mask_rule import mask_rule_for
 from mmseg_ext.utils.runtime.progress import track
@@ -154,5 +155,6 @@ def main() -> None:
 if __name__ == '__main__':
     try:
         main()
-    except (DeployError, MemberError, SubmissionError, FileNotFoundError) as err:
+    except (DeployError, MemberError, SubmissionError, DuplicateNameError,
+            FileNotFoundError) as err:
         sys.exit(f'error: {err}')

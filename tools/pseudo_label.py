@@ -12,8 +12,9 @@ import os.path as osp
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
 from mmseg_ext.utils.formats.annotation_json import masks_to_annotations
-from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_masks
+from mmseg_ext.utils.formats.submission import read_submission_masks
 from mmseg_ext.utils.runtime.progress import track
 
 

@@ -10,8 +10,9 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
-from mmseg_ext.utils.formats.submission import check_writable
+from mmseg_ext.utils.fileio.atomic_io import check_writable
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
+from mmseg_ext.utils.postprocessing.mask_rule import mask_rule_for
 from mmseg_ext.utils.runtime.device_report import check_expected_device
 from mmseg_ext.utils.runtime.launch import (add_common_args, add_data_args,
                                             check_checkpoint_readable, load_config,
@@ -63,7 +64,8 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.thresholds:
-        cfg.model.test_cfg['threshold'] = load_thresholds(args.thresholds, predicted_classes(cfg))
+        thresholds = load_thresholds(args.thresholds, predicted_classes(cfg))
+        cfg.model.test_cfg['threshold'] = mask_rule_for(cfg.model.test_cfg, thresholds).threshold
     if args.tta:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model

@@ -3,11 +3,11 @@ from .member import Member, MemberSpec, build_member, parse_member, read_members
 from .predictor import load_members, predict
 
 try:
-    from .inference import init_model_and_dataset
+    from .inference import build_model, init_model_and_dataset
 except ModuleNotFoundError as err:  # a deployment install: no mmengine/mmseg
     if (err.name or '').split('.')[0] not in ('mmcv', 'mmengine', 'mmseg'):
         raise
 
-__all__ = ['init_model_and_dataset', 'EnsembleMember', 'ensemble_probs', 'ensemble_masks',
-           'parse_member', 'Member', 'MemberSpec', 'build_member', 'read_members_file',
-           'load_members', 'predict']
+__all__ = ['build_model', 'init_model_and_dataset', 'EnsembleMember', 'ensemble_probs',
+           'ensemble_masks', 'parse_member', 'Member', 'MemberSpec', 'build_member',
+           'read_members_file', 'load_members', 'predict']

@@ -5,12 +5,13 @@ of exported members (:mod:`mmseg_ext.deploy`) runs without them.
 """
 from typing import List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
+from mmseg_ext.deploy.export import ANNOTATION_LOADERS
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-
-ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
 
 
 def without_annotations(pipeline: Sequence[dict]) -> List[dict]:
@@ -44,14 +45,11 @@ class EnsembleMember:
     def __init__(self, config: str, checkpoint: str, weight: float = 1.0,
                  device: Optional[str] = None, pipeline: Optional[list] = None,
                  tta: bool = False) -> None:
-        from mmengine.config import Config
         from mmengine.dataset import Compose
-        from mmengine.registry import init_default_scope
-        from mmseg.apis import init_model
-        cfg = Config.fromfile(config)
-        init_default_scope(cfg.get('default_scope', 'mmseg'))
-        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = init_model(cfg, checkpoint, device=device)
+
+        from .inference import build_model
+        self.model = build_model(config, checkpoint, device)
+        cfg = self.model.cfg
         if pipeline is None:
             pipeline = without_annotations(
                 cfg.tta_pipeline if tta else cfg.test_dataloader.dataset.pipeline)
@@ -59,11 +57,6 @@ class EnsembleMember:
         self.weight = float(weight)
         self.tta = tta
         self.merge = (cfg.get('tta_model') or {}).get('merge', 'prob') if tta else 'prob'
-
-    @property
-    def test_cfg(self) -> dict:
-        """The model's ``test_cfg`` (thresholds, cleanup, CRF)."""
-        return self.model.test_cfg
 
     @property
     def mask_rule(self) -> MaskRule:
@@ -135,10 +128,11 @@ def ensemble_probs(members: Sequence, img_path: str,
 
 
 def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
-                   class_weights: Optional[torch.Tensor] = None, **fields) -> torch.Tensor:
+                   class_weights: Optional[torch.Tensor] = None,
+                   image: Optional[np.ndarray] = None, **fields) -> torch.Tensor:
     """(C, H, W) bool masks at the original size of the members' weighted mean.
 
-    The result of ``rule(ensemble_probs(members, img_path, class_weights), img_path)``
+    The result of ``rule(ensemble_probs(members, img_path, class_weights), image)``
     (up to float rounding of probabilities within ~1e-7 of a threshold) without the
     full-size probabilities: each member gives its views' test-size
     logits (``views``) and each class is computed only on the box where the
@@ -154,9 +148,12 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
         rule (MaskRule): Thresholds, cleanup and CRF.
         class_weights (Tensor, optional): (K, C) weight of each member per class;
             by default each member's scalar ``weight``.
+        image (np.ndarray, optional): The (H, W) grey pixels the members predict, for a
+            CRF; by default the image read from ``img_path``.
         **fields: More pipeline inputs of the members (e.g. a crop box).
     """
     if rule.crf:
-        return rule(ensemble_probs(members, img_path, class_weights, **fields), img_path)
+        image = read_xray(img_path) if image is None else image
+        return rule(ensemble_probs(members, img_path, class_weights, **fields), image)
     stacks = [member.views(img_path, **fields) for member in members]
-    return rule_masks(stacks, member_weights(members, class_weights), rule, img_path)
+    return rule_masks(stacks, member_weights(members, class_weights), rule)

@@ -121,17 +121,10 @@ class LogitsNet(nn.Module):
 def load_segmentor(config: str, checkpoint: Optional[str],
                    cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object]:
     """(model in eval mode on the CPU, its Config); ``checkpoint`` None keeps random weights."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.apis import init_model
-
     import mmseg_ext  # noqa: F401  (registers the models)
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = init_model(cfg, checkpoint, device='cpu')
-    return model.eval(), cfg
+    from mmseg_ext.apis.inference import build_model
+    model = build_model(config, checkpoint, 'cpu', cfg_options)
+    return model.eval(), model.cfg
 
 
 def _hand_side_options(step: dict) -> dict:

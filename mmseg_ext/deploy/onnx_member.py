@@ -16,7 +16,7 @@ from torch import Tensor
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
+from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 from .preprocess import Prepared, prepare
 from .runtime import make_runner
@@ -57,11 +57,6 @@ class ExportedMember:
     def mask_rule(self) -> MaskRule:
         """Thresholds, cleanup and CRF of the exported config's ``test_cfg``."""
         return MaskRule.from_test_cfg(self.spec.test_cfg)
-
-    @property
-    def test_cfg(self) -> dict:
-        """The exported config's ``test_cfg`` keys that turn probabilities into masks."""
-        return self.spec.test_cfg
 
     def _logits(self, prepared: Prepared) -> list:
         """[(C, Hp, Wp) logits, flipped] per view (the image, and its mirror with ``tta``)."""

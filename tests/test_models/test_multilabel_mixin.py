@@ -1,4 +1,4 @@
-"""One probability path: predict_probs is the only source of probabilities, and the
+"""One probability path: add_probs is the only source of probabilities, and the
 mask rule (threshold, cleanup, CRF) runs once per image in every path."""
 import glob
 import os.path as osp
@@ -13,7 +13,7 @@ from mmseg.registry import MODELS
 
 import mmseg_ext.utils.postprocessing.dense_crf as dense_crf
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
+from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 from tests.conftest import REPO_ROOT
 from tests.helpers import tiny_config
 
@@ -60,8 +60,8 @@ def _sample(cfg, path):
     return pseudo_collate([Compose(cfg.test_pipeline)(dict(img_path=path))])
 
 
-def test_predict_probs_is_the_full_size_sigmoid_added_with_weights(phantom_root, tmp_path,
-                                                                   tiny_run):
+def test_add_probs_is_the_full_size_sigmoid_added_with_weights(phantom_root, tmp_path,
+                                                               tiny_run):
     cfg, model, images = _model_and_images(phantom_root, tmp_path, tiny_run)
     data = _sample(cfg, images[0])
     with torch.no_grad():
@@ -71,10 +71,10 @@ def test_predict_probs_is_the_full_size_sigmoid_added_with_weights(phantom_root,
     expected = resize(logits, size=meta['ori_shape'], mode='bilinear',
                       align_corners=False)[0].sigmoid()
     assert expected.shape == (29, 128, 128) and logits.shape[-1] == 64  # upsampled x2
-    probs = model.predict_probs(data)
+    probs = model.add_probs(data)
     assert torch.allclose(probs, expected, atol=1e-6)
     weights = torch.linspace(0.5, 2, 29).view(-1, 1, 1)
-    total = model.predict_probs(data, probs.clone(), weights)  # added into a running sum
+    total = model.add_probs(data, probs.clone(), weights)  # added into a running sum
     assert torch.allclose(total, expected * (1 + weights), atol=1e-5)
 
 
@@ -86,7 +86,7 @@ def test_test_step_masks_are_the_rule_of_the_probabilities_applied_once(
         outputs = model.test_step(batch)
     assert rule_calls == [(29, 128, 128)] * len(images)
     for path, out in zip(images, outputs):
-        expected = MaskRule(cleanup=CLEANUP)(model.predict_probs(_sample(cfg, path)))
+        expected = MaskRule(cleanup=CLEANUP)(model.add_probs(_sample(cfg, path)))
         assert out.pred_sem_seg.data.any()
         assert torch.equal(out.pred_sem_seg.data, expected)
 

@@ -50,8 +50,8 @@ def _train_step_and_predict(model, size=64):
         outputs = model.test_step(batch)
     pred = outputs[0].pred_sem_seg.data
     assert pred.shape == (NUM_CLASSES, size, size) and pred.dtype == torch.bool
-    assert 'seg_logits' not in outputs[0]  # masks only; probabilities: predict_probs
-    probs = model.predict_probs(batch)
+    assert 'seg_logits' not in outputs[0]  # masks only; probabilities: add_probs
+    probs = model.add_probs(batch)
     assert probs.shape == pred.shape and probs.min() >= 0 and probs.max() <= 1
     assert ((probs > 0.5) != pred).float().mean() < 1e-3  # same masks up to float rounding
     return losses

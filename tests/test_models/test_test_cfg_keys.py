@@ -18,7 +18,7 @@ def test_misspelt_test_cfg_key_names_the_nearest_one():
         check_test_cfg(dict(mode='whole', treshold=0.4))
     check_test_cfg(dict(mode='slide', crop_size=(8, 8), stride=(4, 4), threshold=0.5,
                         cleanup=dict(min_area=3)))
-    with pytest.raises(KeyError, match="'output_probs'"):  # probabilities: predict_probs
+    with pytest.raises(KeyError, match="'output_probs'"):  # probabilities: add_probs
         check_test_cfg(dict(output_probs=True))
 
 

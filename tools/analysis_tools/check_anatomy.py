@@ -18,8 +18,9 @@ import cv2
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, findings_score
 from mmseg_ext.utils.class_names import hand_bone_palette
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
 from mmseg_ext.utils.fileio.xray_io import read_xray
-from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_masks
+from mmseg_ext.utils.formats.submission import read_submission_masks
 from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.visualization import prediction_figure
 

@@ -10,9 +10,10 @@ import sys
 import cv2
 
 from mmseg_ext.utils.class_names import hand_bone_palette
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.formats.submission import (SubmissionError, check_submission,
-                                                image_paths_by_name, read_submission_masks)
+                                                read_submission_masks)
 from mmseg_ext.utils.runtime.progress import track
 from mmseg_ext.visualization import overlay_masks
 

@@ -12,9 +12,10 @@ import sys
 import numpy as np
 import torch
 
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
 from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch
-from mmseg_ext.utils.formats.submission import image_paths_by_name, read_submission_images
+from mmseg_ext.utils.formats.submission import read_submission_images
 
 
 def training_speed(work_dir: str) -> dict:

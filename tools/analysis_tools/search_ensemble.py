@@ -13,9 +13,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 from mmseg_ext.apis import EnsembleMember
@@ -60,9 +58,7 @@ def main() -> None:
             parser.error(f'--model {spec}: the search takes CONFIG.py:CKPT members')
         spec.check_files()
     members = [EnsembleMember(s.path, s.checkpoint, device=args.device) for s in specs]
-    cfg = Config.fromfile(specs[0].path)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    dataset = DATASETS.build(members[0].model.cfg.val_dataloader.dataset)
     load_gt = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations')])
     grid = weight_grid(len(members), args.weight_step)
     thresholds = sorted(set(args.grid) | {0.5})

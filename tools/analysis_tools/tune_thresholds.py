@@ -15,6 +15,7 @@ from mmengine.dataset import pseudo_collate
 from mmseg_ext.apis import init_model_and_dataset
 from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.formats.thresholds_json import write_thresholds
 from mmseg_ext.utils.masks.bitmask import unpack_bits
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
@@ -47,7 +48,7 @@ def val_predictions(model, dataset, num_classes: int
     for i in track(range(len(dataset)), what='validation images'):
         data = pseudo_collate([dataset[i]])
         sample = data['data_samples'][0]
-        yield (model.predict_probs(data), unpack_bits(sample.gt_sem_seg.data[0], num_classes),
+        yield (model.add_probs(data), unpack_bits(sample.gt_sem_seg.data[0], num_classes),
                sample.img_path)
 
 
@@ -56,8 +57,9 @@ def dice_of(model, dataset, num_classes: int, rules: Sequence[MaskRule]) -> List
     pass (a costly cleanup or CRF runs once per image, not once per candidate threshold)."""
     counts: List[list] = [[] for _ in rules]
     for probs, gt, img_path in val_predictions(model, dataset, num_classes):
+        image = read_xray(img_path) if any(rule.crf for rule in rules) else None
         for rule, rule_counts in zip(rules, counts):
-            rule_counts.append(dice_counts(rule(probs, img_path), gt))
+            rule_counts.append(dice_counts(rule(probs, image), gt))
     return [dice_from_counts(np.stack(c)).mean(axis=0) for c in counts]
 
 

@@ -10,7 +10,8 @@ from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 from mmseg.registry import HOOKS
 
-from mmseg_ext.utils.formats.submission import SubmissionPart, check_writable, merge_parts
+from mmseg_ext.utils.fileio.atomic_io import check_writable
+from mmseg_ext.utils.formats.submission import SubmissionPart, merge_parts
 
 
 @HOOKS.register_module()

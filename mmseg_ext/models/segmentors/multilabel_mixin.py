@@ -10,12 +10,13 @@ from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from mmseg_ext.models.utils import gaussian_slide
+from mmseg_ext.models.utils import gaussian_slide, valid_pixel_mask
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack
 from mmseg_ext.utils.postprocessing.mask_cleanup import CLEANUP_KEYS
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled, upsample_and_threshold
-from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms, valid_pixel_mask
+from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 
 def check_keys(section: str, given: Optional[Mapping], known: Sequence[str]) -> None:
@@ -45,8 +46,9 @@ class MultiLabelSegmentorMixin:
     - :meth:`predict_views`: one image's test-size logits per view (TTA views,
       ensemble members), merged into masks on boxes by
       :func:`~mmseg_ext.utils.postprocessing.box_merge.rule_masks`.
-    - :meth:`predict_probs`: one image's full-size probabilities added into a
-      running sum (a dense CRF, the threshold tuner, the ensemble search).
+    - :meth:`add_probs`: one image's full-size probabilities added into a
+      running sum (a dense CRF, the threshold tuner), as an ensemble member's
+      ``add_probs`` does.
     - ``predict``/``test_step`` (mmseg's) -> :meth:`postprocess_result`: the
       final (C, H, W) bool masks in ``pred_sem_seg``, the model's
       :class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule` applied once per image.
@@ -124,14 +126,11 @@ class MultiLabelSegmentorMixin:
     def add_original_size(self, logits: Tensor, meta: dict, total: Optional[Tensor] = None,
                           weight: Union[float, Tensor] = 1.0, space: str = 'prob') -> Tensor:
         """Add one image's (C, h, w) test-size logits, test transforms undone and
-        upsampled to its original size, into ``total``
-        (:func:`~mmseg_ext.utils.postprocessing.original_size.add_upsampled`; 'vote' uses
-        the rule's thresholds)."""
+        upsampled to its original size, into ``total`` as probabilities or logits
+        (:func:`~mmseg_ext.utils.postprocessing.original_size.add_upsampled`)."""
         logits = undo_test_transforms(logits[None].float(), meta)[0]
-        thresholds = self.mask_rule.thresholds(logits.shape[0], logits.device) \
-            if space == 'vote' else None
         return add_upsampled(total, logits, meta['ori_shape'][:2], weight, self.align_corners,
-                             space, thresholds)
+                             space)
 
     def view_stack(self, meta: dict, space: str = 'prob') -> ViewStack:
         """An empty :class:`~mmseg_ext.utils.postprocessing.box_merge.ViewStack` for one
@@ -171,9 +170,9 @@ class MultiLabelSegmentorMixin:
         return stacks
 
     @torch.no_grad()
-    def predict_probs(self, data: dict, total: Optional[Tensor] = None,
-                      weight: Union[float, Tensor] = 1.0) -> Tensor:
-        """One image's (C, H, W) original-size probabilities, times ``weight``, added to ``total``.
+    def add_probs(self, data: dict, total: Optional[Tensor] = None,
+                  weight: Union[float, Tensor] = 1.0) -> Tensor:
+        """Add ``weight`` x one image's (C, H, W) original-size probabilities into ``total``.
 
         Args:
             data (dict): One test-pipeline sample, collated (``pseudo_collate``).
@@ -211,7 +210,7 @@ class MultiLabelSegmentorMixin:
         never building the full-size float tensor.
         """
         if rule.crf:
-            return rule(self.add_original_size(logits, meta), meta.get('img_path'))
+            return rule(self.add_original_size(logits, meta), read_xray(meta['img_path']))
         logits = undo_test_transforms(logits[None].float(), meta)[0]
         thresholds = rule.thresholds(logits.shape[0], logits.device)
         return rule.finish(upsample_and_threshold(logits, meta['ori_shape'][:2], thresholds,

@@ -7,6 +7,7 @@ from mmseg.models.segmentors import SegTTAModel
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import SPACES, ViewStack, rule_masks
 
 
@@ -51,7 +52,9 @@ class MultiLabelTTAModel(SegTTAModel):
 
     def merged_sample(self, stack: ViewStack, first: SegDataSample) -> SegDataSample:
         """The image's sample (first view's metadata and ground truth) with the rule's masks."""
-        masks = rule_masks([stack], [1.0], self.module.mask_rule, first.metainfo.get('img_path'))
+        rule = self.module.mask_rule
+        image = read_xray(first.metainfo['img_path']) if rule.crf else None
+        masks = rule_masks([stack], [1.0], rule, image)
         sample = SegDataSample(metainfo=first.metainfo)
         sample.set_data({'pred_sem_seg': PixelData(data=masks)})
         if 'gt_sem_seg' in first:

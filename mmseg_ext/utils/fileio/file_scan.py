@@ -6,6 +6,10 @@ from typing import Dict, List, Sequence
 IMAGE_SUFFIXES = ('.png', '.dcm')
 
 
+class DuplicateNameError(ValueError):
+    """Two files share a base name, which keys a submission's rows."""
+
+
 def scan_files(root: str, suffixes: Sequence[str]) -> List[str]:
     """Relative paths of the files under ``root`` ending with a suffix, sorted."""
     found = []
@@ -29,13 +33,25 @@ def paths_by_name(paths: Sequence[str], what: str = 'images') -> Dict[str, str]:
     (a submission is keyed by it).
 
     Raises:
-        ValueError: Naming both paths.
+        DuplicateNameError: Naming both paths.
     """
     by_name: Dict[str, str] = {}
     for path in paths:
         name = osp.basename(path)
         if name in by_name:
-            raise ValueError(f'two {what} are named {name!r}: {by_name[name]} and {path}; '
-                             f'a submission keyed by image name would be ambiguous')
+            raise DuplicateNameError(f'two {what} are named {name!r}: {by_name[name]} and '
+                                     f'{path}; a submission keyed by image name would be '
+                                     'ambiguous')
         by_name[name] = path
     return by_name
+
+
+def image_paths_by_name(image_root: str,
+                        suffixes: Sequence[str] = IMAGE_SUFFIXES) -> Dict[str, str]:
+    """Base name -> path of every image under ``image_root``, in sorted path order.
+
+    Raises:
+        FileNotFoundError: No image under ``image_root``.
+        DuplicateNameError: Two images share a base name.
+    """
+    return paths_by_name(list_images(image_root, suffixes))

@@ -8,7 +8,6 @@ longer RLE (a checkerboard is 2M runs, about 21 MB).
 import csv
 import heapq
 import itertools
-import os
 import os.path as osp
 from typing import Container, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..class_names import HAND_BONE_CLASSES
 from ..fileio.atomic_io import atomic_open
-from ..fileio.file_scan import IMAGE_SUFFIXES, list_images, paths_by_name
+from ..fileio.file_scan import image_paths_by_name
 from ..fileio.xray_io import read_xray_shape
 from .rle import rle_decode, rle_encode_batch
 
@@ -27,6 +26,15 @@ FIELD_SIZE_LIMIT = 2**31 - 1
 
 class SubmissionError(ValueError):
     """A submission CSV that does not match the competition format."""
+
+
+def _image_paths(image_root: str) -> Dict[str, str]:
+    """:func:`~mmseg_ext.utils.fileio.file_scan.image_paths_by_name`, its errors as
+    :class:`SubmissionError`."""
+    try:
+        return image_paths_by_name(image_root)
+    except (FileNotFoundError, ValueError) as err:
+        raise SubmissionError(str(err)) from err
 
 
 def read_csv_rows(path: str) -> Iterator[List[str]]:
@@ -86,7 +94,7 @@ def read_submission_masks(csv_path: str, image_root: str,
         SubmissionError: An image that is not under ``image_root``, or rows
             not in class order.
     """
-    paths = image_paths_by_name(image_root)
+    paths = _image_paths(image_root)
     for name, rles in read_submission_images(csv_path, classes):
         if only is not None and name not in only:
             continue
@@ -188,39 +196,6 @@ class SubmissionWriter:
         self._atomic.__exit__(exc_type, exc, tb)
 
 
-def check_writable(out_file: str) -> None:
-    """Fail now, not after inference, when ``out_file`` cannot be written.
-
-    Creates the folder if needed and writes (then removes) a probe file
-    beside ``out_file``; an existing ``out_file`` is left untouched.
-
-    Raises:
-        OSError: The folder cannot be created or written, or ``out_file``
-            is a folder; the message names the path.
-    """
-    out_file = osp.abspath(out_file)
-    if osp.isdir(out_file):
-        raise IsADirectoryError(f'{out_file}: is a folder, expected a CSV file path')
-    probe = f'{out_file}.probe{os.getpid()}'
-    try:
-        os.makedirs(osp.dirname(out_file), exist_ok=True)
-        with open(probe, 'w'):
-            pass
-        os.remove(probe)
-    except OSError as err:
-        raise PermissionError(f'{out_file}: cannot write the submission there ({err})') from err
-
-
-def image_paths_by_name(image_root: str,
-                        suffixes: Sequence[str] = IMAGE_SUFFIXES) -> Dict[str, str]:
-    """Base name -> path of every image under ``image_root``, in sorted path order."""
-    try:
-        paths = list_images(image_root, suffixes)
-        return paths_by_name(paths)
-    except (FileNotFoundError, ValueError) as err:
-        raise SubmissionError(str(err)) from err
-
-
 def check_submission(csv_path: str, image_root: str,
                      classes: Sequence[str] = HAND_BONE_CLASSES) -> Dict[str, int]:
     """Check header, rows per image in class order, image order, and every RLE.
@@ -231,7 +206,7 @@ def check_submission(csv_path: str, image_root: str,
     Raises:
         SubmissionError: The first problem found, with file and line.
     """
-    paths = image_paths_by_name(image_root)
+    paths = _image_paths(image_root)
     images: List[str] = []
     seen = set()
     rows = longest = 0

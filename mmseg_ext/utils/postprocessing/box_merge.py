@@ -207,7 +207,7 @@ class ViewStack:
             total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
             weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
         """
-        from .original_size import add_upsampled
+        from .original_size import add_upsampled, add_votes
         count = len(self.views)
         if self.space == 'prob':
             share = weight.float() / count if torch.is_tensor(weight) else weight / count
@@ -216,8 +216,11 @@ class ViewStack:
             return total
         value = None
         for view in self.views:
-            value = add_upsampled(value, view, self.size, 1.0, self.align_corners, self.space,
-                                  self.vote_thresholds)
+            if self.space == 'vote':
+                value = add_votes(value, view, self.size, self.vote_thresholds, 1.0,
+                                  self.align_corners)
+            else:
+                value = add_upsampled(value, view, self.size, 1.0, self.align_corners, 'logit')
         if self.space == 'vote':
             value = (value * 2 > count).float()
         else:
@@ -347,7 +350,7 @@ def dense_mean(stacks: Sequence[ViewStack], weights: Sequence[Weight]) -> Tensor
 
 
 def rule_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight], rule,
-               img_path: Optional[str] = None) -> Tensor:
+               image: Optional[np.ndarray] = None) -> Tensor:
     """(C, H, W) bool masks of the weighted mean of ``stacks`` under a mask rule.
 
     Thresholds on boxes (:func:`merge_masks`), then the rule's cleanup. A rule
@@ -359,9 +362,9 @@ def rule_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight], rule,
         weights (Sequence[float | Tensor]): Per stack, scalar or (C, 1, 1) weight.
         rule (MaskRule): Thresholds, cleanup and CRF
             (:class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule`).
-        img_path (str, optional): The image; read only for a CRF.
+        image (np.ndarray, optional): The (H, W) grey image, for a CRF.
     """
     if rule.crf and all(stack.space != 'vote' for stack in stacks):
-        return rule(dense_mean(stacks, weights), img_path)
+        return rule(dense_mean(stacks, weights), image)
     thresholds = rule.thresholds(stacks[0].num_classes, stacks[0].device)
     return rule.finish(merge_masks(stacks, weights, thresholds))

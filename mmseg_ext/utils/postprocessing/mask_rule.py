@@ -11,6 +11,7 @@ the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
 """
 from typing import Mapping, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
 from .mask_cleanup import clean_masks
@@ -61,20 +62,19 @@ class MaskRule:
         space, or by vote)."""
         return clean_masks(masks, **self.cleanup) if self.cleanup else masks
 
-    def __call__(self, probs: torch.Tensor, img_path: Optional[str] = None) -> torch.Tensor:
+    def __call__(self, probs: torch.Tensor, image: Optional[np.ndarray] = None) -> torch.Tensor:
         """(C, H, W) probabilities -> bool masks on the same device.
 
         Args:
             probs (Tensor): Probabilities at the image's original size.
-            img_path (str, optional): The X-ray file; read only for ``crf``.
+            image (np.ndarray, optional): The (H, W) uint8 grey X-ray
+                (:func:`~mmseg_ext.utils.fileio.xray_io.read_xray`); needed for ``crf``.
         """
         if self.crf:
-            from ..fileio.xray_io import read_xray
             from .dense_crf import dense_crf_masks
-            if img_path is None:
-                raise ValueError('MaskRule(crf=True) needs the image path')
-            masks = torch.from_numpy(dense_crf_masks(read_xray(img_path),
-                                                     probs.float().cpu().numpy()))
+            if image is None:
+                raise ValueError('MaskRule(crf=True) needs the image')
+            masks = torch.from_numpy(dense_crf_masks(image, probs.float().cpu().numpy()))
             return self.finish(masks.to(probs.device))
         return self.finish(probs > self.thresholds(probs.shape[0], probs.device))
 
@@ -86,7 +86,15 @@ def mask_rule_for(base: Union['MaskRule', Mapping, None],
     """A copy of ``base`` (a rule, or a model's ``test_cfg``), with thresholds overridden in
     order of precedence: ``search_thresholds`` (an ensemble search result), then
     ``json_thresholds`` (:func:`load_thresholds` of ``--thresholds``), then the base's
-    threshold, then 0.5; ``crf`` overrides the base's ``crf`` when given.
+    threshold, then 0.5; ``crf`` overrides the base's ``crf`` when given. The one owner of
+    that order: ``tools/test.py`` and ``tools/predict.py`` both ask it.
+
+    Args:
+        base (MaskRule | Mapping, optional): The rule or ``test_cfg`` to start from.
+        json_thresholds (Sequence[float], optional): Per-class thresholds of ``--thresholds``.
+        search_thresholds (Sequence[float], optional): Per-class thresholds of
+            ``--search-json``.
+        crf (bool, optional): Overrides the base's ``crf``; None keeps it.
     """
     if isinstance(base, MaskRule):
         rule = MaskRule(base.threshold, base.cleanup, base.crf)

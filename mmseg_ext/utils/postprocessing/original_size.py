@@ -1,19 +1,20 @@
 """From test-size logits to the original image size, a few classes at a time (torch only:
 the PyTorch segmentors and the exported models of :mod:`mmseg_ext.deploy` share it).
 
-:func:`add_upsampled` adds a model's upsampled probabilities (or logits, or
-threshold votes) into a running (C, H, W) sum: the full-plane path, for a
-dense CRF and the tools that need probabilities. :func:`upsample_and_threshold`
-gives one model's masks without the full-size float tensor; merges of views
-and members go through :mod:`~mmseg_ext.utils.postprocessing.box_merge`.
+:func:`add_upsampled` adds a model's upsampled probabilities (or logits) and
+:func:`add_votes` its threshold votes into a running (C, H, W) sum: the
+full-plane path, for a dense CRF and the tools that need probabilities.
+:func:`upsample_and_threshold` gives one model's masks without the full-size
+float tensor; merges of views and members go through
+:mod:`~mmseg_ext.utils.postprocessing.box_merge`.
 """
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .box_merge import SPACES, ViewStack, merge_masks
+from .box_merge import ViewStack, merge_masks
 
 # Full-size planes made at a time by add_upsampled: 4 (64 MB at 2048²) runs at 0.84-0.92 s
 # for 29 classes from 256², where one plane at a time takes 1.22-1.28 s and all 29 at once
@@ -23,7 +24,7 @@ CLASSES_PER_STEP = 4
 
 def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
                   weight: Union[float, Tensor] = 1.0, align_corners: bool = False,
-                  space: str = 'prob', thresholds: Optional[Tensor] = None) -> Tensor:
+                  space: str = 'prob') -> Tensor:
     """Add ``weight`` x each class of (C, h, w) ``logits``, upsampled to ``size``, into ``total``.
 
     Classes are resized (bilinear), transformed and added :data:`CLASSES_PER_STEP`
@@ -35,15 +36,48 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
         size (Sequence[int]): (H, W) original size.
         weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
         align_corners (bool): As used by the model.
-        space (str): What is added: 'prob' (sigmoid), 'logit', or 'vote'
-            (1 where the probability is above ``thresholds``).
-        thresholds (Tensor, optional): (C, 1, 1) probability thresholds, for 'vote'.
+        space (str): What is added: 'prob' (sigmoid) or 'logit'; votes: :func:`add_votes`.
 
     Returns:
         Tensor: ``total``, updated in place.
     """
-    if space not in SPACES:
-        raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+    if space not in ('prob', 'logit'):
+        raise ValueError(f"space must be 'prob' or 'logit' (votes: add_votes), got {space!r}")
+    return _add_planes(total, logits, size, weight, align_corners,
+                       _sigmoid if space == 'prob' else None)
+
+
+def add_votes(total: Optional[Tensor], logits: Tensor, size: Sequence[int], thresholds: Tensor,
+              weight: Union[float, Tensor] = 1.0, align_corners: bool = False) -> Tensor:
+    """Add ``weight`` where each class of (C, h, w) ``logits``, upsampled to ``size``, is
+    above its probability threshold into ``total`` (a count of votes).
+
+    Args:
+        total (Tensor, optional): Running (C, H, W) float32 count; None starts one.
+        logits (Tensor): (C, h, w) logits, test-time transforms already undone.
+        size (Sequence[int]): (H, W) original size.
+        thresholds (Tensor): (C, 1, 1) probability thresholds.
+        weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
+        align_corners (bool): As used by the model.
+
+    Returns:
+        Tensor: ``total``, updated in place.
+    """
+    cuts = torch.logit(thresholds.to(logits.device if total is None else total.device)
+                       .reshape(-1, 1, 1))
+    return _add_planes(total, logits, size, weight, align_corners,
+                       lambda planes, group: (planes > cuts[group]).float())
+
+
+def _sigmoid(planes: Tensor, group: slice) -> Tensor:
+    return planes.sigmoid_()
+
+
+def _add_planes(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
+                weight: Union[float, Tensor], align_corners: bool,
+                transform: Optional[Callable[[Tensor, slice], Tensor]]) -> Tensor:
+    """``total += weight x transform(upsampled logits)``, :data:`CLASSES_PER_STEP` classes
+    at a time (``transform`` None adds the logits)."""
     size = tuple(int(v) for v in size)
     logits = logits.float() if total is None else logits.to(total.device, torch.float32)
     num_classes = logits.shape[0]
@@ -52,16 +86,12 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
         total = logits.new_empty((num_classes, ) + size)
     weights = torch.as_tensor(weight, dtype=torch.float32, device=logits.device)
     weights = weights.flatten().expand(num_classes).reshape(-1, 1, 1)
-    if space == 'vote':
-        logit_thresholds = torch.logit(thresholds.to(logits.device).reshape(-1, 1, 1))
     for start in range(0, num_classes, CLASSES_PER_STEP):
         group = slice(start, start + CLASSES_PER_STEP)
         planes = F.interpolate(logits[None, group], size=size, mode='bilinear',
                                align_corners=align_corners)[0]
-        if space == 'prob':
-            planes = planes.sigmoid_()
-        elif space == 'vote':
-            planes = (planes > logit_thresholds[group]).float()
+        if transform is not None:
+            planes = transform(planes, group)
         if fresh:
             torch.mul(planes, weights[group], out=total[group])
         else:

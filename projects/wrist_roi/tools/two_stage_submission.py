@@ -7,14 +7,19 @@ full-resolution carpal crop, replacing stage 1's carpal masks there.
 import argparse
 import os.path as osp
 import time
+from typing import Optional
 
+import numpy as np
 import torch
 
 from mmseg_ext.apis import EnsembleMember
 from mmseg_ext.apis.ensemble import ensemble_masks
 from mmseg_ext.apis.member import parse_member
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
-from mmseg_ext.utils.formats.submission import SubmissionWriter, check_writable, image_paths_by_name
+from mmseg_ext.utils.fileio.atomic_io import check_writable
+from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
+from mmseg_ext.utils.fileio.xray_io import read_xray
+from mmseg_ext.utils.formats.submission import SubmissionWriter
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from projects.wrist_roi.wrist_roi import carpal_box
 from projects.wrist_roi.wrist_roi.crop_carpal_roi import CARPAL_START
@@ -24,11 +29,21 @@ STAGE2_PIPELINE = [dict(type='LoadXRayImage'), dict(type='CropCarpalROI'),
                    dict(type='PackSegInputs')]
 
 
-def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box,
-           rule: MaskRule) -> torch.Tensor:
+def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box, rule: MaskRule,
+           crop_image: Optional[np.ndarray] = None) -> torch.Tensor:
     """Replace the carpal channels of (29, H, W) masks by stage 2's crop masks of
-    (8, h, w) probabilities (``rule``: stage 2's thresholds and cleanup)."""
-    return replace_carpals(stage1_masks, rule(crop_probs), box)
+    (8, h, w) probabilities (``rule``: stage 2's thresholds, cleanup and CRF, which
+    needs the crop's grey pixels ``crop_image``)."""
+    return replace_carpals(stage1_masks, rule(crop_probs, crop_image), box)
+
+
+def crop_masks(stage2: EnsembleMember, img_path: str, rule: MaskRule, box,
+               image: Optional[np.ndarray] = None) -> torch.Tensor:
+    """Stage 2's (8, h, w) masks of the crop ``box`` = (y0, y1, x0, x1) of the image
+    (``image``: its grey pixels, for a CRF)."""
+    y0, y1, x0, x1 = box
+    crop = None if image is None else image[y0:y1, x0:x1]
+    return ensemble_masks([stage2], img_path, rule, image=crop, roi_box=box)
 
 
 def replace_carpals(stage1_masks: torch.Tensor, crop_masks: torch.Tensor, box) -> torch.Tensor:
@@ -65,12 +80,12 @@ def main() -> None:
     start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:
         for path in images:
-            masks = ensemble_masks([stage1], path, rule1)
+            image = read_xray(path) if rule1.crf or rule2.crf else None
+            masks = ensemble_masks([stage1], path, rule1, image=image)
             carpals = masks[CARPAL_START:CARPAL_START + len(CARPAL_CLASSES)].cpu().numpy()
             box = carpal_box(carpals, masks.shape[1:], args.margin)
             if box is not None:
-                crop_masks = ensemble_masks([stage2], path, rule2, roi_box=box)
-                masks = replace_carpals(masks, crop_masks, box)
+                masks = replace_carpals(masks, crop_masks(stage2, path, rule2, box, image), box)
                 refined += 1
             writer.write_image(osp.basename(path), masks)
     print(f'two-stage: {refined}/{len(images)} images refined, {writer.rows} rows written to '

@@ -6,7 +6,7 @@ import torch
 from mmcv.transforms import Compose
 
 from mmseg_ext.utils.hand_side import side_from_filename, side_from_image
-from mmseg_ext.utils.postprocessing.test_time_geometry import undo_test_transforms
+from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 
 def test_side_from_filename_never_splits_on_underscore():

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from mmseg_ext.utils.postprocessing.box_merge import (BilinearAxis, ViewStack, dense_mean,
                                                       merge_masks)
-from mmseg_ext.utils.postprocessing.original_size import add_upsampled
-from mmseg_ext.utils.postprocessing.test_time_geometry import unrotate
+from mmseg_ext.utils.postprocessing.original_size import add_upsampled, add_votes
+from mmseg_ext.utils.postprocessing.view_geometry import unrotate
 
 CLASSES = 6
 TOLERANCE = 1e-6  # a pixel may differ only where the full-plane value is this close to t
@@ -55,7 +55,8 @@ def _full_plane(groups, weights, size, align_corners=False):
     for (views, space, thresholds), weight in zip(groups, weights):
         value = None
         for view in views:
-            value = add_upsampled(value, view, size, 1.0, align_corners, space, thresholds)
+            value = add_votes(value, view, size, thresholds, 1.0, align_corners) \
+                if space == 'vote' else add_upsampled(value, view, size, 1.0, align_corners, space)
         if space == 'vote':
             value = (value * 2 > len(views)).float()
         else:

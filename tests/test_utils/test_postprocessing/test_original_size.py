@@ -2,7 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmseg_ext.utils.postprocessing.original_size import add_upsampled, upsample_and_threshold
+from mmseg_ext.utils.postprocessing.original_size import (add_upsampled, add_votes,
+                                                          upsample_and_threshold)
 
 
 def _blobs(classes=5, size=(24, 20), seed=0):
@@ -44,7 +45,8 @@ def test_add_upsampled_adds_each_space_with_per_class_weights():
     total = add_upsampled(probs.clone(), logits, out, 1.0, space='logit')
     assert torch.allclose(total, full.sigmoid() * weights + full, atol=1e-5)
     thresholds = torch.tensor([0.5, 0.3, 0.5, 0.7, 0.5]).view(-1, 1, 1)
-    votes = add_upsampled(None, logits, out, 2.0, space='vote', thresholds=thresholds)
+    votes = add_votes(None, logits, out, thresholds, 2.0)
     assert torch.equal(votes, (full.sigmoid() > thresholds).float() * 2)
-    with pytest.raises(ValueError, match='space'):
-        add_upsampled(None, logits, out, space='median')
+    for space in ('vote', 'median'):
+        with pytest.raises(ValueError, match='space'):
+            add_upsampled(None, logits, out, space=space)

@@ -1,6 +1,6 @@
 """Where the test pipeline moved the pixels, and how to move logits back (torch only: the
 PyTorch segmentors and the exported models of :mod:`mmseg_ext.deploy` share it)."""
-from typing import List, Optional, Sequence
+from typing import List
 
 import torch
 from torch import Tensor
@@ -11,20 +11,6 @@ from ..masks.geometry import rotation_matrix
 def padding_of(meta: dict) -> List[int]:
     """(left, right, top, bottom) padding that the data preprocessor added."""
     return list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
-
-
-def valid_pixel_mask(data_samples: Sequence, size: Sequence[int],
-                     device: torch.device) -> Optional[Tensor]:
-    """(N, 1, H, W) mask that is False on padding, or None when nothing is padded
-    (``data_samples``: mmseg ``SegDataSample`` s, read through their ``metainfo``)."""
-    paddings = [padding_of(s.metainfo) for s in data_samples]
-    if not any(any(p) for p in paddings):
-        return None
-    height, width = size
-    valid = torch.zeros((len(paddings), 1, height, width), dtype=torch.bool, device=device)
-    for i, (left, right, top, bottom) in enumerate(paddings):
-        valid[i, :, top:height - bottom, left:width - right] = True
-    return valid
 
 
 def unrotate(logits: Tensor, angle: float) -> Tensor:

@@ -7,7 +7,7 @@ def test_rotate_view_is_undone(angle):
     import numpy as np
 
     from mmseg_ext.datasets.transforms import RotateView
-    from mmseg_ext.utils.postprocessing.test_time_geometry import unrotate
+    from mmseg_ext.utils.postprocessing.view_geometry import unrotate
     yy, xx = np.mgrid[0:48, 0:64].astype(np.float32)
     img = np.stack([xx, yy, xx * 0 + 1], axis=2)  # smooth maps of the coordinates
     rotated = RotateView(angle)(dict(img=img))
