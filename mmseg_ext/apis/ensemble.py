@@ -150,10 +150,13 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
             by default each member's scalar ``weight``.
         image (np.ndarray, optional): The (H, W) grey pixels the members predict, for a
             CRF; by default the image read from ``img_path``.
-        **fields: More pipeline inputs of the members (e.g. a crop box).
+        **fields: More pipeline inputs of the members (e.g. a crop box). Several
+            members share one reading of the image (``xray``).
     """
     if rule.crf:
         image = read_xray(img_path) if image is None else image
         return rule(ensemble_probs(members, img_path, class_weights, **fields), image)
+    if len(members) > 1 and 'xray' not in fields:
+        fields = dict(fields, xray=read_xray(img_path))
     stacks = [member.views(img_path, **fields) for member in members]
     return rule_masks(stacks, member_weights(members, class_weights), rule)

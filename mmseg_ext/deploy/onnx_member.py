@@ -90,16 +90,18 @@ class ExportedMember:
         Args:
             img_path (str): The X-ray file.
             **fields: Further pipeline inputs of the PyTorch members (e.g. a crop
-                box); an exported model takes none.
+                box); an exported model takes only ``xray``, the image's pixels
+                already read (:func:`~mmseg_ext.utils.fileio.xray_io.read_xray`).
 
         Raises:
             DeployError: ``fields`` given (the exported pre-processing has no such step),
                 or an output with another number of classes than the JSON names.
         """
+        xray = fields.pop('xray', None)
         if fields:
             raise DeployError(f'{self.model_path}: an exported model takes only the image, '
                               f'not {sorted(fields)}')
-        prepared = prepare(read_xray(img_path), img_path, self.spec)
+        prepared = prepare(read_xray(img_path) if xray is None else xray, img_path, self.spec)
         views = self._logits(prepared)
         if views[0][0].shape[0] != len(self.spec.class_names):
             raise DeployError(f'{self.model_path}: {views[0][0].shape[0]} output channels, '

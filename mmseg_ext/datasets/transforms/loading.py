@@ -22,6 +22,10 @@ class LoadXRayImage(BaseTransform):
     inverted), the range mmseg's photometric transforms and the
     ``SegDataPreProcessor`` mean/std expect.
 
+    Optional key: ``xray``, the (H, W) uint8 grey pixels of ``img_path`` already read
+    (:func:`~mmseg_ext.utils.fileio.xray_io.read_xray`; an ensemble reads each
+    image once for all its members): used, and removed, instead of reading the file.
+
     Added keys: ``img``, ``img_shape``, ``ori_shape``.
 
     Args:
@@ -47,22 +51,30 @@ class LoadXRayImage(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         path = results['img_path']
-        try:
-            content = fileio.get(path, backend_args=self.backend_args)
-        except OSError as err:
-            raise FileNotFoundError(f'{path}: cannot read image ({err})') from err
-        img = decode_xray(content, path)
+        shared = results.pop('xray', None)
+        img = self.read(path) if shared is None else shared
         if self.expected_size and img.shape != self.expected_size:
             raise ValueError(
                 f'{path}: image is {img.shape[0]}x{img.shape[1]}, expected '
                 f'{self.expected_size[0]}x{self.expected_size[1]}')
-        img = img[..., None] if self.num_channels == 1 else np.repeat(img[..., None], 3, axis=2)
+        if self.num_channels == 1:  # a copy of pixels others share: later steps may write
+            img = img[..., None] if shared is None else img[..., None].copy()
+        else:
+            img = np.repeat(img[..., None], 3, axis=2)
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
+
+    def read(self, path: str) -> np.ndarray:
+        """The (H, W) uint8 grey pixels of the file at ``path``."""
+        try:
+            content = fileio.get(path, backend_args=self.backend_args)
+        except OSError as err:
+            raise FileNotFoundError(f'{path}: cannot read image ({err})') from err
+        return decode_xray(content, path)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_channels={self.num_channels}, '
