@@ -83,3 +83,21 @@ def run_tool(*args, env=None, extra_env=None, interpreter=None, cwd=REPO_ROOT, c
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
+
+
+def box_vs_full_plane(members, image_paths, rule, weightings) -> tuple:
+    """(pixels differing, foreground pixels) of ``ensemble_masks`` against the full-plane
+    ``rule(ensemble_probs(...))`` over the images and class weightings; a differing pixel
+    whose full-plane probability is not within 1e-6 of its threshold fails at once."""
+    from mmseg_ext.apis.ensemble import ensemble_masks, ensemble_probs
+    differing, foreground = 0, 0
+    for path in image_paths:
+        for class_weights in weightings:
+            probs = ensemble_probs(members, path, class_weights)
+            expected = rule(probs)
+            got = ensemble_masks(members, path, rule, class_weights)
+            near = (probs - rule.thresholds(probs.shape[0])).abs() <= 1e-6
+            assert not ((got != expected) & ~near).any(), path
+            differing += int((got != expected).sum())
+            foreground += int(expected.sum())
+    return differing, foreground

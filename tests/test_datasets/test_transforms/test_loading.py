@@ -29,6 +29,20 @@ def test_png_8bit_grey_gives_three_equal_uint8_planes(phantom, tmp_path):
     assert _load(tmp_path / 'a.png', num_channels=1)['img'].shape == (96, 96, 1)
 
 
+def test_pixels_already_read_are_used_and_never_written(phantom, tmp_path):
+    from mmseg_ext.utils.fileio.xray_io import read_xray
+    img, _ = phantom
+    cv2.imwrite(str(tmp_path / 'a.png'), img)
+    shared = read_xray(str(tmp_path / 'a.png'))
+    for num_channels in (1, 3):
+        expected = _load(tmp_path / 'a.png', num_channels=num_channels)
+        out = LoadXRayImage(num_channels=num_channels)(
+            dict(img_path=str(tmp_path / 'missing.png'), xray=shared))  # the file is not read
+        assert 'xray' not in out and (out['img'] == expected['img']).all()
+        out['img'][:] = 0  # a later step writing into the image
+        assert (shared == img).all()
+
+
 def test_png_16bit_and_colour(phantom, tmp_path):
     img, _ = phantom
     cv2.imwrite(str(tmp_path / 'b.png'), img.astype(np.uint16) * 257)
