@@ -153,10 +153,10 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
         **fields: More pipeline inputs of the members (e.g. a crop box). Several
             members share one reading of the image (``xray``).
     """
-    if rule.crf:
-        image = read_xray(img_path) if image is None else image
-        return rule(ensemble_probs(members, img_path, class_weights, **fields), image)
-    if len(members) > 1 and 'xray' not in fields:
+    if 'xray' not in fields and (len(members) > 1 or (rule.crf and image is None)):
         fields = dict(fields, xray=read_xray(img_path))
+    if rule.crf:
+        image = fields['xray'] if image is None else image
+        return rule(ensemble_probs(members, img_path, class_weights, **fields), image)
     stacks = [member.views(img_path, **fields) for member in members]
     return rule_masks(stacks, member_weights(members, class_weights), rule)
