@@ -18,8 +18,9 @@ from prettytable import PrettyTable
 from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS
 from mmseg_ext.evaluation.metrics.boundary_metric import nan_mean
 from mmseg_ext.evaluation.submission_eval import (EvaluationError, evaluate_submission,
-                                                  plan_evaluation, write_outputs, write_report)
+                                                  plan_evaluation)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.visualization.report import write_outputs, write_report
 
 
 def parse_args() -> argparse.Namespace:

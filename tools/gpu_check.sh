@@ -44,7 +44,8 @@ if [ "$GPUS" -ge 2 ] || [ "${GPU_CHECK_DIST:-0}" = 1 ]; then
 else
   echo "gpu_check: skipped (fewer than two GPUs)"
 fi
-# Full-size HRNet-W48 steps: the seed's input (1024, batch 2) from 2048² images.
+# Full-size HRNet-W48 steps: the input of boostcampaitech8/pro-cv-semanticsegmentation-cv-11
+# (first on the private leaderboard; 1024, batch 2) from 2048² images.
 W48_ITERS=10
 W48=("${PER_ITER_LOG[@]}" default_hooks.checkpoint.save_last=False)
 if [ "$GPUS" -eq 0 ]; then W48_ITERS=1; W48+=(expected_device=cpu); fi

@@ -23,12 +23,14 @@ from mmengine.config import DictAction
 
 from mmseg_ext.apis.member import MemberSpec, write_members_file
 from mmseg_ext.datasets.folds import group_kfold_assignment
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.file_scan import scan_files
 from mmseg_ext.utils.formats.fold_result import FoldResult, read_fold_result, write_fold_result
-from mmseg_ext.utils.formats.kfold_report import write_kfold_report
+from mmseg_ext.utils.formats.kfold_report import dice_per_fold, write_kfold_report
 from mmseg_ext.utils.formats.scalars_json import best_validation
 from mmseg_ext.utils.runtime.config_options import ConfigOptionError, check_data_root
 from mmseg_ext.utils.runtime.launch import read_config
+from mmseg_ext.visualization.bar_chart import write_fold_chart
 
 TRAIN = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
 
@@ -263,7 +265,10 @@ def main() -> None:
     ordered = [results[k] for k in sorted(results)]
     write_members_file(osp.join(work_root, 'members.txt'),
                        [MemberSpec.checkpoint_member(r.config, r.checkpoint) for r in ordered])
-    mean = write_kfold_report(work_root, {f'fold{r.fold}': r.metrics for r in ordered})
+    metrics = {f'fold{r.fold}': r.metrics for r in ordered}
+    mean = write_kfold_report(work_root, metrics)
+    write_fold_chart(osp.join(work_root, 'kfold_report.png'), dice_per_fold(metrics),
+                     HAND_BONE_CLASSES)
     banner(f'mean mDice over {len(ordered)} of {args.folds} folds: {mean:.4f}; report, chart '
            f'and members.txt in {work_root}')
 

@@ -14,7 +14,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='MultiLabelTTAModel')
-# The full-size recipes are made for a GPU: tools/train.py, test.py and ensemble.py stop
+# The full-size recipes are made for a GPU: tools/train.py, test.py and predict.py stop
 # before building the model where CUDA cannot run (--cfg-options expected_device=cpu runs
 # them on the CPU anyway).
 expected_device = 'cuda'

@@ -2,9 +2,10 @@ _base_ = [
     '../_base_/models/hrnet_w18_multilabel.py', '../_base_/datasets/hand_bone.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_adamw_cosine_20k.py'
 ]
-# The seed team's recipe: 1024 input, AdamW 1e-3, BCE+Dice 0.3:0.7, cosine with
-# warm-up, best checkpoint by mDice; add --amp on a GPU.
-# Staged loss switching (seed team): BCE:Dice 0.3:0.7 -> 0.2:0.8 -> 0.1:0.9 once val Dice
+# The recipe of boostcampaitech8/pro-cv-semanticsegmentation-cv-11 (first on the private
+# leaderboard): 1024 input, AdamW 1e-3, BCE+Dice 0.3:0.7, cosine with warm-up, best
+# checkpoint by mDice; add --amp on a GPU.
+# Its staged loss switching: BCE:Dice 0.3:0.7 -> 0.2:0.8 -> 0.1:0.9 once val Dice
 # (and the hard carpals Pisiform/Trapezoid) pass thresholds for 3 evaluations in a row.
 custom_hooks = [
     dict(type='StagedLossWeightHook', patience=3, stages=[

@@ -8,14 +8,18 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from mmseg_ext.deploy.export import ANNOTATION_LOADERS
+from mmseg_ext.deploy.spec import ANNOTATION_LOADERS
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 
 def without_annotations(pipeline: Sequence[dict]) -> List[dict]:
-    """``pipeline`` without its annotation loading (inside ``TestTimeAug`` too)."""
+    """``pipeline`` without its annotation loading (inside ``TestTimeAug`` too).
+
+    Args:
+        pipeline (Sequence[dict]): Test pipeline step configs.
+    """
     steps = []
     for step in pipeline:
         if step['type'] in ANNOTATION_LOADERS:
@@ -27,7 +31,7 @@ def without_annotations(pipeline: Sequence[dict]) -> List[dict]:
     return steps
 
 
-class EnsembleMember:
+class CheckpointMember:
     """One checkpoint with its own config, test pipeline and input size.
 
     Args:
@@ -95,7 +99,13 @@ class EnsembleMember:
 
 
 def member_weights(members: Sequence, class_weights: Optional[torch.Tensor] = None) -> list:
-    """Per member, its scalar ``weight``, or its (C, 1, 1) row of ``class_weights``."""
+    """Per member, its scalar ``weight``, or its (C, 1, 1) row of ``class_weights``.
+
+    Args:
+        members (Sequence): The members (objects with a ``weight``).
+        class_weights (Tensor, optional): (K, C) weight of each of the K members per
+            class; None: each member's ``weight``.
+    """
     if class_weights is None:
         return [member.weight for member in members]
     return [class_weights[k].float().view(-1, 1, 1) for k in range(len(members))]
@@ -109,7 +119,7 @@ def ensemble_probs(members: Sequence, img_path: str,
     :func:`ensemble_masks` gives the masks without them.
 
     Args:
-        members (Sequence): The models: :class:`EnsembleMember` or any object with
+        members (Sequence): The models: :class:`CheckpointMember` or any object with
             ``weight`` and ``add_probs(img_path, total, weight)``, such as
             :class:`mmseg_ext.deploy.onnx_member.ExportedMember`.
         img_path (str): The image.
@@ -141,7 +151,7 @@ def ensemble_masks(members: Sequence, img_path: str, rule: MaskRule,
     ``crf`` takes the full-plane path (:func:`ensemble_probs`).
 
     Args:
-        members (Sequence): :class:`EnsembleMember` s or any objects with ``weight``
+        members (Sequence): :class:`CheckpointMember` s or any objects with ``weight``
             and ``views(img_path, **fields)`` (e.g.
             :class:`mmseg_ext.deploy.onnx_member.ExportedMember`).
         img_path (str): The image.

@@ -1,7 +1,7 @@
 """Ensemble members: the one interface, the ``--model`` syntax, ``members.txt``, building.
 
 A member is a checkpoint with its config (``CONFIG.py:CKPT[:WEIGHT]``,
-:class:`~mmseg_ext.apis.ensemble.EnsembleMember`) or an exported model
+:class:`~mmseg_ext.apis.ensemble.CheckpointMember`) or an exported model
 (``MODEL.onnx[:WEIGHT]`` or ``.xml``, :class:`~mmseg_ext.deploy.onnx_member.ExportedMember`).
 The spec is parsed from the right, so a checkpoint path or URL may contain ``:``.
 Importing this module needs no mmcv/mmengine/mmseg.
@@ -13,6 +13,7 @@ from typing import List, Optional, Protocol, Sequence, Union, runtime_checkable
 from torch import Tensor
 
 from mmseg_ext.utils.fileio.atomic_io import atomic_open
+from mmseg_ext.utils.postprocessing.box_merge import ViewStack
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 EXPORTED_SUFFIXES = ('.onnx', '.xml')
@@ -37,14 +38,31 @@ class Member(Protocol):
     def mask_rule(self) -> MaskRule:
         """Thresholds, cleanup and CRF of the member's config."""
 
-    def views(self, img_path: str, **fields):
+    def views(self, img_path: str, **fields) -> ViewStack:
         """The image's test-size logits, one per view, test transforms undone
-        (a :class:`~mmseg_ext.utils.postprocessing.box_merge.ViewStack`)."""
+        (a :class:`~mmseg_ext.utils.postprocessing.box_merge.ViewStack`).
 
-    def add_probs(self, img_path: str, total=None, weight: Union[float, Tensor, None] = None,
-                  **fields):
+        Args:
+            img_path (str): The image file.
+            **fields: More inputs of the member's pipeline: a crop box (checkpoint
+                members), or ``xray``, the image's pixels already read (all members).
+        """
+
+    def add_probs(self, img_path: str, total: Optional[Tensor] = None,
+                  weight: Union[float, Tensor, None] = None, **fields) -> Tensor:
         """Add ``weight`` (default the member's) x the image's full-size probabilities into
-        ``total`` (the CRF and threshold-search paths)."""
+        ``total`` (the CRF and threshold-search paths).
+
+        Args:
+            img_path (str): The image file.
+            total (Tensor, optional): Running (C, H, W) sum; None starts one.
+            weight (float | Tensor, optional): Scalar or (C, 1, 1) per-class weight;
+                default the member's ``weight``.
+            **fields: As for :meth:`views`.
+
+        Returns:
+            Tensor: ``total`` with the member's weighted probabilities added.
+        """
 
 
 @dataclass(frozen=True)
@@ -65,7 +83,13 @@ class MemberSpec:
     @classmethod
     def checkpoint_member(cls, config: str, checkpoint: str, weight: float = 1.0
                           ) -> 'MemberSpec':
-        """A ``CONFIG:CKPT[:WEIGHT]`` member."""
+        """A ``CONFIG:CKPT[:WEIGHT]`` member.
+
+        Args:
+            config (str): The config file.
+            checkpoint (str): The checkpoint file or URL.
+            weight (float): Weight in the probability average. Defaults to 1.
+        """
         return cls('checkpoint', config, checkpoint, float(weight))
 
     def __str__(self) -> str:
@@ -73,7 +97,12 @@ class MemberSpec:
         return body if self.weight == 1.0 else f'{body}:{self.weight:g}'
 
     def resolved(self, folder: str) -> 'MemberSpec':
-        """The spec with relative local paths taken relative to ``folder``."""
+        """The spec with relative local paths taken relative to ``folder``.
+
+        Args:
+            folder (str): The folder relative paths start from (a members file's);
+                absolute paths and URLs are kept.
+        """
         def resolve(path: Optional[str]) -> Optional[str]:
             if path is None or '://' in path or osp.isabs(path):
                 return path
@@ -81,7 +110,16 @@ class MemberSpec:
         return MemberSpec(self.kind, resolve(self.path), resolve(self.checkpoint), self.weight)
 
     def check_files(self, where: str = '--model') -> None:
-        """Stop when the member's local files do not exist (URLs are fetched later)."""
+        """Stop when the member's local files do not exist (URLs are fetched later).
+
+        Args:
+            where (str): Where the spec came from, named in the error (``--model``, or
+                ``FILE:LINE`` of a members file). Defaults to '--model'.
+
+        Raises:
+            MemberError: A missing config or checkpoint, or a missing exported model or
+                the JSON beside it.
+        """
         files = [self.path] if self.kind == 'exported' else [self.path, self.checkpoint]
         if self.kind == 'exported':
             files.append(osp.splitext(self.path)[0] + '.json')
@@ -102,6 +140,10 @@ def parse_member(spec: str, where: str = '--model') -> MemberSpec:
 
     The weight is the last ``:`` field when it is a number; the config ends at
     the first ``.py:``, so the checkpoint may be a URL or hold ``:``.
+
+    Args:
+        spec (str): One ``--model`` value.
+        where (str): Where it came from, named in the error. Defaults to '--model'.
 
     Raises:
         MemberError: Not one of the two forms; the message names ``where``.
@@ -124,6 +166,9 @@ def read_members_file(path: str) -> List[MemberSpec]:
     """Members of a ``members.txt``: one ``--model`` value a line (``#`` comments and
     blank lines skipped); relative paths are relative to the file's folder.
 
+    Args:
+        path (str): The members file (``--models-from``).
+
     Raises:
         MemberError: A missing file, a line that does not parse or names a file
             that does not exist (file and line number), or no member at all.
@@ -145,7 +190,12 @@ def read_members_file(path: str) -> List[MemberSpec]:
 
 
 def write_members_file(path: str, specs: Sequence[MemberSpec]) -> None:
-    """Write ``members.txt`` atomically, paths relative to its folder where they lie inside."""
+    """Write ``members.txt`` atomically, paths relative to its folder where they lie inside.
+
+    Args:
+        path (str): The members file to write.
+        specs (Sequence[MemberSpec]): The members, one a line.
+    """
     folder = osp.dirname(osp.abspath(path))
 
     def relative(file: Optional[str]) -> Optional[str]:
@@ -174,12 +224,20 @@ def build_member(spec: MemberSpec, device: Optional[str] = None,
     if spec.kind == 'exported':
         from mmseg_ext.deploy.onnx_member import ExportedMember
         return ExportedMember(spec.path, spec.weight, backend, tta, threads)
-    from .ensemble import EnsembleMember
-    return EnsembleMember(spec.path, spec.checkpoint, spec.weight, device, tta=tta)
+    from .ensemble import CheckpointMember
+    return CheckpointMember(spec.path, spec.checkpoint, spec.weight, device, tta=tta)
 
 
 def member_classes(member: Member) -> Optional[List[str]]:
-    """The class names a member predicts, where it says (checkpoint meta or export JSON)."""
+    """The class names a member predicts, where it says (checkpoint meta or export JSON).
+
+    Args:
+        member (Member): A built member: its ``spec.class_names`` (exported) or its
+            ``model.dataset_meta['classes']`` (checkpoint) is read.
+
+    Returns:
+        list[str] | None: The class names; None when the member does not say.
+    """
     spec = getattr(member, 'spec', None)
     if spec is not None and getattr(spec, 'class_names', None):
         return list(spec.class_names)
@@ -190,6 +248,14 @@ def member_classes(member: Member) -> Optional[List[str]]:
 
 def check_same_classes(members: Sequence[Member], specs: Sequence[MemberSpec]) -> List[str]:
     """The members' common class list; stop when two members disagree.
+
+    Args:
+        members (Sequence[Member]): Built members.
+        specs (Sequence[MemberSpec]): Their specs, in the same order (named in the
+            error).
+
+    Returns:
+        list[str]: The class names; the hand-bone classes when no member says.
 
     Raises:
         MemberError: Two members with different class lists (both named).

@@ -32,12 +32,10 @@ from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
-from .spec import DeployError, DeploySpec, spec_path, write_spec
+from .spec import ANNOTATION_LOADERS, DeployError, DeploySpec, spec_path, write_spec
 
 EXPORTERS = ('dynamo', 'torchscript')
 AXES = ('batch', 'channels', 'height', 'width')
-# Test-pipeline steps that load annotations: skipped at inference (export and ensemble).
-ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
 # Test-pipeline steps the exported pre-processing need not reproduce.
 _SKIPPED = ANNOTATION_LOADERS + ('PackSegInputs', )
 
@@ -81,13 +79,22 @@ class ShapeUpsample(nn.Module):
         self.scale_factor, self.mode, self.align_corners = scale_factor, mode, align_corners
 
     def forward(self, x: Tensor) -> Tensor:
+        """Upsample by :attr:`scale_factor`, the output size computed from ``x``'s shape.
+
+        Args:
+            x (Tensor): (N, C, h, w) feature map.
+        """
         size = (x.shape[-2] * self.scale_factor, x.shape[-1] * self.scale_factor)
         return F.interpolate(x, size=size, mode=self.mode, align_corners=self.align_corners)
 
 
 def make_traceable(module: nn.Module) -> int:
     """Replace every mmseg ``Upsample`` with an integer factor by :class:`ShapeUpsample`
-    in place; returns how many were replaced."""
+    in place; returns how many were replaced.
+
+    Args:
+        module (nn.Module): The model; its children are searched recursively.
+    """
     from mmseg.models.utils import Upsample
     count = 0
     for name, child in list(module.named_children()):
@@ -115,14 +122,25 @@ class LogitsNet(nn.Module):
         self.segmentor = segmentor
 
     def forward(self, inputs: Tensor) -> Tensor:
+        """(N, C, H, W) normalised, padded input -> (N, classes, H, W) logits.
+
+        Args:
+            inputs (Tensor): The network input, as :mod:`mmseg_ext.deploy.preprocess`
+                makes it.
+        """
         return self.segmentor.test_size_logits(inputs)
 
 
 def load_segmentor(config: str, checkpoint: Optional[str],
                    cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object]:
-    """(model in eval mode on the CPU, its Config); ``checkpoint`` None keeps random weights."""
-    import mmseg_ext  # noqa: F401  (registers the models)
-    from mmseg_ext.apis.inference import build_model
+    """(model in eval mode on the CPU, its Config); ``checkpoint`` None keeps random weights.
+
+    Args:
+        config (str): Config file.
+        checkpoint (str, optional): Checkpoint file; None keeps random weights.
+        cfg_options (dict, optional): Config overrides.
+    """
+    from mmseg_ext.utils.runtime.launch import build_model
     model = build_model(config, checkpoint, 'cpu', cfg_options)
     return model.eval(), model.cfg
 
@@ -170,6 +188,12 @@ def _mask_rule_fields(test_cfg: dict) -> dict:
 def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
     """The JSON's content from the config and the built model.
 
+    Args:
+        cfg (Config): The model's config (its test pipeline is read).
+        model (nn.Module): The built segmentor (its ``test_cfg``, data preprocessor,
+            ``dataset_meta``, ``out_channels`` and ``align_corners`` are read).
+        config (str): The config file, named in errors and in the JSON's ``source``.
+
     Raises:
         DeployError: A test pipeline step or ``test_cfg.mode`` the exported path
             does not reproduce; the message names the config.
@@ -204,7 +228,11 @@ def spec_from_config(cfg, model: nn.Module, config: str) -> DeploySpec:
 
 
 def sample_size(spec: DeploySpec) -> Tuple[int, int]:
-    """(h, w) of the network input for a square image: the resize, then the padding."""
+    """(h, w) of the network input for a square image: the resize, then the padding.
+
+    Args:
+        spec (DeploySpec): Gives the resize and the padding.
+    """
     from .preprocess import resized_shape
     side = max(spec.scale)
     return spec.padded_shape(*resized_shape(side, side, spec.scale, spec.keep_ratio))
@@ -236,7 +264,11 @@ def _export(net: nn.Module, example: Tensor, path: str, exporter: str, dynamic: 
 
 
 def graph_input_shape(path: str) -> list:
-    """The graph input's shape: an int per fixed axis, the symbol's name per dynamic one."""
+    """The graph input's shape: an int per fixed axis, the symbol's name per dynamic one.
+
+    Args:
+        path (str): The ONNX file.
+    """
     import onnx
     graph = onnx.load(path, load_external_data=False).graph
     dims = graph.input[0].type.tensor_type.shape.dim
@@ -244,11 +276,21 @@ def graph_input_shape(path: str) -> list:
 
 
 def max_logit_diff(net: nn.Module, path: str, inputs: Tensor) -> float:
-    """Largest |ONNX Runtime - PyTorch| logit of ``inputs`` (CPU, float32)."""
-    from .runtime import OrtRunner
+    """Largest |ONNX Runtime - PyTorch| logit of ``inputs`` (CPU, float32).
+
+    Args:
+        net (nn.Module): The exported network (:class:`LogitsNet`), on the CPU.
+        path (str): Its ONNX graph.
+        inputs (Tensor): (N, C, H, W) float32 input.
+
+    Raises:
+        DeployError: ONNX Runtime cannot load or run the graph, or its logits have
+            another shape than PyTorch's.
+    """
+    from .runtime import OrtSession
     with torch.no_grad():
         expected = net(inputs).numpy()
-    got = OrtRunner(path)(inputs.numpy())
+    got = OrtSession(path)(inputs.numpy())
     if got.shape != expected.shape:
         raise DeployError(f'{path}: logits of shape {got.shape}, PyTorch gives '
                           f'{expected.shape}')
@@ -262,7 +304,11 @@ def _other_size(height: int, width: int, div: int) -> Tuple[int, int]:
 
 
 def dynamic_axes_of(shape: list) -> List[str]:
-    """Names (:data:`AXES`) of the axes of a :func:`graph_input_shape` that may vary."""
+    """Names (:data:`AXES`) of the axes of a :func:`graph_input_shape` that may vary.
+
+    Args:
+        shape (list): The graph input's shape: an int per fixed axis.
+    """
     return [AXES[i] for i, d in enumerate(shape) if not isinstance(d, int)]
 
 

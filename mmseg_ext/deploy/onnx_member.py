@@ -1,4 +1,4 @@
-"""An exported model as an ensemble member (``tools/ensemble.py --model model.onnx``).
+"""An exported model as an ensemble member (``tools/predict.py --model model.onnx``).
 
 Implements the member interface of :func:`mmseg_ext.apis.ensemble.ensemble_masks`:
 ``weight``, ``mask_rule``, ``views(img_path)`` and ``add_probs(img_path, total, weight)``
@@ -19,7 +19,7 @@ from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 from .preprocess import Prepared, prepare
-from .runtime import make_runner
+from .runtime import make_session
 from .spec import DeployError, read_spec, spec_path
 
 
@@ -49,7 +49,7 @@ class ExportedMember:
             raise DeployError(f'{model_path}: exported model not found')
         self.model_path = model_path
         self.spec = read_spec(spec_path(model_path))
-        self.runner = make_runner(model_path, backend, threads, precision)
+        self.session = make_session(model_path, backend, threads, precision)
         self.weight = float(weight)
         self.tta = tta
 
@@ -62,15 +62,15 @@ class ExportedMember:
         """[(C, Hp, Wp) logits, flipped] per view (the image, and its mirror with ``tta``)."""
         inputs = prepared.inputs
         if not self.tta:
-            return [(self.runner(inputs)[0], False)]
+            return [(self.session(inputs)[0], False)]
         # Flip the unpadded image, then pad, as RandomFlip before the preprocessor does.
         height, width = prepared.resized
         mirror = inputs.copy()
         mirror[..., :height, :width] = inputs[..., :height, :width][..., ::-1]
-        if self.runner.dynamic_batch:
-            out = self.runner(np.concatenate([inputs, mirror]))
+        if self.session.dynamic_batch:
+            out = self.session(np.concatenate([inputs, mirror]))
             return [(out[0], False), (out[1], True)]
-        return [(self.runner(inputs)[0], False), (self.runner(mirror)[0], True)]
+        return [(self.session(inputs)[0], False), (self.session(mirror)[0], True)]
 
     @staticmethod
     def _undo(logits: np.ndarray, prepared: Prepared, flip: bool) -> Tensor:

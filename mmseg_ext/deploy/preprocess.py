@@ -35,7 +35,14 @@ def resized_shape(height: int, width: int, scale: Sequence[int],
                   keep_ratio: bool) -> Tuple[int, int]:
     """(h, w) after mmcv's ``Resize``: with ``keep_ratio`` the largest size whose
     long edge fits ``max(scale)`` and short edge ``min(scale)`` (``mmcv.rescale_size``,
-    rounded half up); else ``scale`` read as (w, h)."""
+    rounded half up); else ``scale`` read as (w, h).
+
+    Args:
+        height (int): Height of the image before resizing.
+        width (int): Width of the image before resizing.
+        scale (Sequence[int]): The ``Resize`` scale (:attr:`DeploySpec.scale`).
+        keep_ratio (bool): ``Resize(keep_ratio=...)``.
+    """
     if not keep_ratio:
         return int(scale[1]), int(scale[0])
     factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
@@ -44,13 +51,25 @@ def resized_shape(height: int, width: int, scale: Sequence[int],
 
 def hand_flip_needed(img: np.ndarray, img_path: str, hand_side: dict) -> bool:
     """Whether the exported ``HandSideNormalize`` (``hand_side``: its arguments and
-    ``before_resize``) flips this image."""
+    ``before_resize``) flips this image.
+
+    Args:
+        img (np.ndarray): The (h, w) grey image: the original, or the resized one when
+            ``before_resize`` is False.
+        img_path (str): Its file; a ``_L``/``_R`` suffix may decide the side.
+        hand_side (dict): :attr:`DeploySpec.hand_side`.
+    """
     options = {key: value for key, value in hand_side.items() if key != 'before_resize'}
     return side_and_flip(img, img_path, **options)[1]
 
 
 def normalise(img: np.ndarray, spec: DeploySpec) -> np.ndarray:
-    """(h, w) uint8 grey -> (C, h, w) float32 ``(x - mean) / std`` per channel."""
+    """(h, w) uint8 grey -> (C, h, w) float32 ``(x - mean) / std`` per channel.
+
+    Args:
+        img (np.ndarray): The (h, w) uint8 grey image, resized.
+        spec (DeploySpec): Gives ``num_channels``, ``mean`` and ``std``.
+    """
     planes = np.repeat(img[None], spec.num_channels, axis=0).astype(np.float32)
     mean = np.asarray(spec.mean, np.float32).reshape(-1, 1, 1)
     std = np.asarray(spec.std, np.float32).reshape(-1, 1, 1)
@@ -60,7 +79,16 @@ def normalise(img: np.ndarray, spec: DeploySpec) -> np.ndarray:
 
 
 def pad(planes: np.ndarray, spec: DeploySpec) -> np.ndarray:
-    """Pad (C, h, w) at the bottom/right to :meth:`DeploySpec.padded_shape`."""
+    """Pad (C, h, w) at the bottom/right to :meth:`DeploySpec.padded_shape`.
+
+    Args:
+        planes (np.ndarray): (C, h, w) normalised image (:func:`normalise`).
+        spec (DeploySpec): Gives the padding (``pad_size`` or ``size_divisor``) and
+            ``pad_val``.
+
+    Returns:
+        np.ndarray: ``planes`` itself when no padding is needed, else a padded copy.
+    """
     height, width = planes.shape[1:]
     target_h, target_w = spec.padded_shape(height, width)
     if (target_h, target_w) == (height, width):
@@ -73,7 +101,8 @@ def prepare(img: np.ndarray, img_path: str, spec: DeploySpec) -> Prepared:
     """(H, W) uint8 grey X-ray -> :class:`Prepared` network input.
 
     Args:
-        img (np.ndarray): The image as :func:`mmseg_ext.utils.fileio.xray_io.read_xray` reads it.
+        img (np.ndarray): The image as :func:`mmseg_ext.utils.fileio.xray_io.read_xray`
+            reads it.
         img_path (str): Its file (the hand side may come from its name).
         spec (DeploySpec): The exported model's JSON.
     """

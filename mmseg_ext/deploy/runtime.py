@@ -19,7 +19,11 @@ _STANDARD_DOMAINS = ('', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft')
 
 def custom_ops(model_path: str) -> List[str]:
     """``domain.op`` of every node outside the standard ONNX domains (needs ``onnx``;
-    empty when it is not installed or the file is not ONNX)."""
+    empty when it is not installed or the file is not ONNX).
+
+    Args:
+        model_path (str): The exported ``.onnx`` file.
+    """
     try:
         import onnx
         graph = onnx.load(model_path, load_external_data=False).graph
@@ -57,7 +61,15 @@ class BackendSession:
         return self.fixed[0] is None
 
     def check_input(self, inputs: np.ndarray) -> None:
-        """Raise :class:`DeployError` naming the model file for a shape it cannot take."""
+        """Raise :class:`DeployError` naming the model file for a shape it cannot take.
+
+        Args:
+            inputs (np.ndarray): The (N, C, H, W) network input.
+
+        Raises:
+            DeployError: Another number of axes than the graph's, or a size other than
+                the graph's on one of its fixed axes.
+        """
         names = ('batch', 'channels', 'height', 'width')
         if inputs.ndim != len(self.fixed):
             raise DeployError(f'{self.model_path}: takes {len(self.fixed)}-d input, got '
@@ -71,7 +83,15 @@ class BackendSession:
                     'axes or resize the images to the exported size')
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        """(N, C, H, W) float32 -> (N, classes, H, W) float32 logits."""
+        """(N, C, H, W) float32 -> (N, classes, H, W) float32 logits.
+
+        Args:
+            inputs (np.ndarray): The (N, C, H, W) network input (made contiguous float32).
+
+        Raises:
+            DeployError: An input the graph cannot take (:meth:`check_input`) or a
+                failure of the backend; the message names the model file.
+        """
         self.check_input(inputs)
         try:
             return self._run(np.ascontiguousarray(inputs, np.float32))
@@ -89,7 +109,7 @@ def _as_fixed(dims: Sequence) -> List[Optional[int]]:
     return [d if isinstance(d, int) and d > 0 else None for d in dims]
 
 
-class OrtRunner(BackendSession):
+class OrtSession(BackendSession):
     """ONNX Runtime session: TensorRT / CUDA execution providers when present, else CPU.
 
     Args:
@@ -97,6 +117,10 @@ class OrtRunner(BackendSession):
         threads (int): Intra-op threads (0: ONNX Runtime's default).
         providers (Sequence[str], optional): Execution providers to use, in order;
             default the available ones of :data:`ORT_PROVIDERS`.
+
+    Raises:
+        DeployError: ONNX Runtime cannot load the model (custom ops it may not implement
+            are named).
     """
 
     backend = 'onnxruntime'
@@ -123,7 +147,7 @@ class OrtRunner(BackendSession):
         return self.session.run(None, {self.input_name: inputs})[0]
 
 
-class OpenVinoRunner(BackendSession):
+class OpenVinoSession(BackendSession):
     """OpenVINO on the CPU (or another device), reading the ``.onnx`` (or an IR ``.xml``).
 
     Args:
@@ -132,6 +156,10 @@ class OpenVinoRunner(BackendSession):
         precision (str, optional): ``INFERENCE_PRECISION_HINT`` ('f32', 'bf16', 'f16');
             None keeps the device's default (bf16 on CPUs with AVX512-BF16 or AMX).
         device (str): OpenVINO device. Defaults to 'CPU'.
+
+    Raises:
+        DeployError: OpenVINO cannot read or compile the model (custom ops it may not
+            implement are named).
     """
 
     backend = 'openvino'
@@ -161,9 +189,17 @@ class OpenVinoRunner(BackendSession):
         return self.request.get_output_tensor(0).data.copy()
 
 
-def make_runner(model_path: str, backend: str = 'onnxruntime', threads: int = 0,
-                precision: Optional[str] = 'f32') -> BackendSession:
+def make_session(model_path: str, backend: str = 'onnxruntime', threads: int = 0,
+                 precision: Optional[str] = 'f32') -> BackendSession:
     """A session of ``model_path`` on ``backend`` (one of :data:`BACKENDS`).
+
+    Args:
+        model_path (str): The exported model: ``.onnx``, or an OpenVINO ``.xml``
+            (``openvino`` only).
+        backend (str): 'onnxruntime' or 'openvino'. Defaults to 'onnxruntime'.
+        threads (int): Backend threads (0: the backend's default).
+        precision (str, optional): OpenVINO's ``INFERENCE_PRECISION_HINT``; None keeps
+            the device's default. Not used by ONNX Runtime. Defaults to 'f32'.
 
     Raises:
         DeployError: An unknown backend, a backend that is not installed, or a
@@ -175,8 +211,8 @@ def make_runner(model_path: str, backend: str = 'onnxruntime', threads: int = 0,
         raise DeployError(f'{model_path}: an OpenVINO IR runs with --backend openvino')
     try:
         if backend == 'onnxruntime':
-            return OrtRunner(model_path, threads)
-        return OpenVinoRunner(model_path, threads, precision)
+            return OrtSession(model_path, threads)
+        return OpenVinoSession(model_path, threads, precision)
     except ModuleNotFoundError as err:
         raise DeployError(f'{model_path}: backend {backend} is not installed ({err}); '
                           'pip install -r requirements/deploy.txt') from err

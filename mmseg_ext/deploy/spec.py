@@ -15,6 +15,8 @@ from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 
 SPEC_VERSION = 1
+# Test-pipeline steps that load annotations: skipped at inference (export and ensembles).
+ANNOTATION_LOADERS = ('LoadHandBoneAnnotations', 'LoadAnnotations')
 # cv2 interpolation of mmcv's Resize, by its name.
 INTERPOLATIONS = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR,
                   'bicubic': cv2.INTER_CUBIC, 'area': cv2.INTER_AREA,
@@ -56,6 +58,8 @@ class DeploySpec:
         input_shape (list): The exported input shape; a fixed axis is an int.
         exporter (str): How the graph was made.
         source (dict): The config and checkpoint exported.
+        version (int): Version of this JSON's layout; :func:`read_spec` reads only
+            :data:`SPEC_VERSION`.
     """
     class_names: List[str]
     scale: List[int]
@@ -90,7 +94,12 @@ class DeploySpec:
     def padded_shape(self, height: int, width: int) -> Tuple[int, int]:
         """(h, w) of an (h, w) image after the test-time padding, as mmseg's
         ``stack_batch`` pads: up to ``pad_size`` when set, else up to a multiple of
-        ``size_divisor``."""
+        ``size_divisor``.
+
+        Args:
+            height (int): Height of the resized image.
+            width (int): Width of the resized image.
+        """
         if self.pad_size:
             return max(self.pad_size[0], height), max(self.pad_size[1], width)
         div = self.size_divisor or 1
@@ -98,12 +107,21 @@ class DeploySpec:
 
 
 def spec_path(model_path: str) -> str:
-    """``model.onnx`` / ``model.xml`` -> ``model.json`` beside it."""
+    """``model.onnx`` / ``model.xml`` -> ``model.json`` beside it.
+
+    Args:
+        model_path (str): The exported model (``.onnx`` or OpenVINO ``.xml``).
+    """
     return osp.splitext(model_path)[0] + '.json'
 
 
 def write_spec(spec: DeploySpec, path: str) -> None:
-    """Write ``spec`` as JSON, atomically."""
+    """Write ``spec`` as JSON, atomically.
+
+    Args:
+        spec (DeploySpec): The exported model's pre- and post-processing.
+        path (str): The JSON file (:func:`spec_path` of the model).
+    """
     with atomic_open(path, 'w') as f:
         json.dump(asdict(spec), f, indent=2)
 
@@ -126,6 +144,9 @@ def _check(spec: DeploySpec, path: str) -> None:
 
 def read_spec(path: str) -> DeploySpec:
     """Read and check the JSON of an exported model.
+
+    Args:
+        path (str): The JSON file (:func:`spec_path` of the model).
 
     Raises:
         DeployError: A missing or unreadable file, unknown or missing keys, or

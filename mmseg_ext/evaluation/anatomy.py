@@ -23,7 +23,7 @@ import numpy as np
 
 from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
-from mmseg_ext.utils.masks.geometry import bounding_box
+from mmseg_ext.utils.masks.boxes import bounding_box
 
 FINDING_KINDS = ('missing', 'unexpected', 'split', 'extra_blob', 'area', 'position', 'overlap')
 
@@ -65,18 +65,39 @@ class MaskFeatures:
 
     def scale(self, class_means: np.ndarray) -> float:
         """Size of this structure relative to the priors' mean: the median over present
-        classes of area / mean area, so one wrong class barely moves it."""
+        classes of area / mean area, so one wrong class barely moves it.
+
+        Args:
+            class_means (np.ndarray): (C,) mean area of each class at unit scale, in
+                strided pixels (:attr:`AnatomyPriors.class_area`).
+
+        Returns:
+            float: The scale; 1.0 when no present class has a positive mean area.
+        """
         use = (self.areas > 0) & (class_means > 0)
         if not use.any():
             return 1.0
         return float(np.median(self.areas[use] / class_means[use]))
 
     def relative_areas(self, class_means: np.ndarray, scale: float) -> np.ndarray:
-        """(C,) area / (scale x class mean area): about 1 where a class has its usual size."""
+        """(C,) area / (scale x class mean area): about 1 where a class has its usual size.
+
+        Args:
+            class_means (np.ndarray): (C,) mean area of each class at unit scale
+                (:attr:`AnatomyPriors.class_area`).
+            scale (float): This structure's scale (:meth:`scale`).
+        """
         return self.areas / (scale * np.maximum(class_means, 1e-9))
 
     def normalised_positions(self, scale: float) -> np.ndarray:
-        """(C, 2) centroids relative to the mean centroid, in units of sqrt(scale)."""
+        """(C, 2) centroids relative to the mean centroid, in units of sqrt(scale).
+
+        Args:
+            scale (float): This structure's scale (:meth:`scale`).
+
+        Returns:
+            np.ndarray: (C, 2) x, y; NaN for absent classes (all NaN when none is present).
+        """
         present = self.areas > 0
         if not present.any():
             return np.full(self.centroids.shape, np.nan)
@@ -89,7 +110,16 @@ def _stride(shape: Sequence[int], max_side: int) -> int:
 
 
 def mask_features(masks: np.ndarray, max_side: int = 512) -> MaskFeatures:
-    """Measure (C, H, W) bool masks on a grid strided to at most ``max_side`` pixels."""
+    """Measure (C, H, W) bool masks on a grid strided to at most ``max_side`` pixels.
+
+    Args:
+        masks (np.ndarray): (C, H, W) bool masks of one image.
+        max_side (int): Longest side of the strided grid: every
+            ``ceil(max(H, W) / max_side)``-th row and column is measured. Defaults to 512.
+
+    Returns:
+        MaskFeatures: The measurements, in pixels of the strided grid.
+    """
     step = _stride(masks.shape[1:], max_side)
     small = np.ascontiguousarray(masks[:, ::step, ::step]).view(np.uint8)
     num = small.shape[0]
@@ -126,7 +156,16 @@ def mask_features(masks: np.ndarray, max_side: int = 512) -> MaskFeatures:
 def annotation_features(polygons: Sequence[Tuple[int, np.ndarray]], shape: Sequence[int],
                         num_classes: int, max_side: int = 512) -> MaskFeatures:
     """:func:`mask_features` of annotation polygons (class index, (K, 2) x, y points) of an
-    image of ``shape``: rasterised at full size, then strided exactly as predictions are."""
+    image of ``shape``: rasterised at full size, then strided exactly as predictions are.
+
+    Args:
+        polygons (Sequence[tuple]): (class index, (K, 2) x, y points) pairs (a dataset
+            info's ``gt_polygons``).
+        shape (Sequence[int]): (H, W) of the image.
+        num_classes (int): Number of classes C (the channels of the features).
+        max_side (int): Longest side of the strided grid, as for :func:`mask_features`.
+            Defaults to 512.
+    """
     step = _stride(shape, max_side)
     bits = rasterize_bitmask(polygons, tuple(shape), num_classes)[::step, ::step]
     return mask_features(unpack_bits(bits, num_classes), max_side=max(bits.shape))
@@ -175,7 +214,15 @@ class AnatomyPriors:
     @classmethod
     def fit(cls, features: Sequence[MaskFeatures], classes: Sequence[str],
             min_component: float = 0.1) -> 'AnatomyPriors':
-        """Priors from the features of ground-truth masks."""
+        """Priors from the features of ground-truth masks.
+
+        Args:
+            features (Sequence[MaskFeatures]): One per annotated image (e.g. from
+                :func:`annotation_features`), all with the same C classes.
+            classes (Sequence[str]): The C class names, in channel order.
+            min_component (float): Smallest component counted in ``max_components``, as a
+                fraction of the class's mean area at the image's scale. Defaults to 0.1.
+        """
         areas = np.stack([f.areas for f in features]).astype(np.float64)
         present = areas > 0
         with np.errstate(invalid='ignore', divide='ignore'):
@@ -214,10 +261,20 @@ class AnatomyPriors:
                    images=len(features), min_component=min_component)
 
     def save(self, path: str) -> None:
+        """Write the priors to a JSON file (atomically).
+
+        Args:
+            path (str): The JSON file.
+        """
         atomic_write_bytes(json.dumps(asdict(self), indent=1).encode(), path)
 
     @classmethod
     def load(cls, path: str) -> 'AnatomyPriors':
+        """Priors written by :meth:`save`.
+
+        Args:
+            path (str): The JSON file.
+        """
         with open(path) as f:
             return cls(**json.load(f))
 
@@ -278,14 +335,36 @@ def check_masks(masks: np.ndarray, priors: AnatomyPriors,
                 thresholds: Optional[CheckThresholds] = None,
                 max_side: int = 512) -> List[Finding]:
     """Score (C, H, W) bool masks against ``priors``; worst findings first
-    (``thresholds`` default: :class:`CheckThresholds`' defaults)."""
-    f = mask_features(masks, max_side)
-    return check_features(f, priors, thresholds)
+    (``thresholds`` default: :class:`CheckThresholds`' defaults).
+
+    Args:
+        masks (np.ndarray): (C, H, W) bool masks of one image, channels in the order of
+            ``priors.classes``.
+        priors (AnatomyPriors): The dataset's priors.
+        thresholds (CheckThresholds, optional): How far a measurement may be from the
+            priors.
+        max_side (int): Longest side of the grid the masks are measured on
+            (:func:`mask_features`). Defaults to 512.
+
+    Returns:
+        list[Finding]: Sorted by severity, worst first; empty when nothing is wrong.
+    """
+    return check_features(mask_features(masks, max_side), priors, thresholds)
 
 
-def check_features(f: MaskFeatures, priors: AnatomyPriors,
+def check_features(features: MaskFeatures, priors: AnatomyPriors,
                    thresholds: Optional[CheckThresholds] = None) -> List[Finding]:
-    """:func:`check_masks` on already measured features."""
+    """:func:`check_masks` on already measured features.
+
+    Args:
+        features (MaskFeatures): One prediction's features (:func:`mask_features`).
+        priors (AnatomyPriors): The dataset's priors.
+        thresholds (CheckThresholds, optional): How far a measurement may be from the
+            priors; default :class:`CheckThresholds`' defaults.
+
+    Returns:
+        list[Finding]: Sorted by severity, worst first; empty when nothing is wrong.
+    """
     t = thresholds or CheckThresholds()
     presence = np.asarray(priors.presence)
     area_mean, area_std = np.asarray(priors.area_mean), np.asarray(priors.area_std)
@@ -293,12 +372,12 @@ def check_features(f: MaskFeatures, priors: AnatomyPriors,
     area_limit = _prediction_limit(t.area_z, priors.images)
     position_limit = _prediction_limit(t.position_z, priors.images)
     class_area = np.asarray(priors.class_area)
-    scale = f.scale(class_area)
-    rel = f.relative_areas(class_area, scale)
-    positions = _aligned(f.normalised_positions(scale), pos_mean)
+    scale = features.scale(class_area)
+    rel = features.relative_areas(class_area, scale)
+    positions = _aligned(features.normalised_positions(scale), pos_mean)
     findings: List[Finding] = []
     for c, name in enumerate(priors.classes):
-        if f.areas[c] == 0:
+        if features.areas[c] == 0:
             if presence[c] >= 0.5:
                 findings.append(Finding(name, 'missing', 'no pixels (present in '
                                         f'{presence[c]:.0%} of annotations)', 5.0))
@@ -316,10 +395,10 @@ def check_features(f: MaskFeatures, priors: AnatomyPriors,
         if distance > position_limit:
             findings.append(Finding(name, 'position', f'centroid {distance:.1f} sd from its '
                                     'expected place', distance))
-        findings += _component_findings(name, f.components[c], scale * class_area[c],
+        findings += _component_findings(name, features.components[c], scale * class_area[c],
                                         priors.max_components[c], priors.min_component,
                                         t.split_gap)
-    for (i, j), value in f.overlaps.items():
+    for (i, j), value in features.overlaps.items():
         seen = priors.overlap_max.get(f'{i},{j}', 0.0)
         if value > max(seen + t.overlap_margin, 2 * seen):
             findings.append(Finding(priors.classes[i], 'overlap',
@@ -329,5 +408,9 @@ def check_features(f: MaskFeatures, priors: AnatomyPriors,
 
 
 def findings_score(findings: Sequence[Finding]) -> float:
-    """One number per image: the sum of its findings' severities (0: none)."""
+    """One number per image: the sum of its findings' severities (0: none).
+
+    Args:
+        findings (Sequence[Finding]): One image's findings (:func:`check_masks`).
+    """
     return float(sum(f.severity for f in findings))

@@ -27,14 +27,14 @@ converted. A packed ground truth (one integer map, a bit per class) gives
 all boxes from one pass and is never unpacked. Torch tensors on a GPU have
 their boxes found on the device and only the crops copied to the host.
 """
-from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, NamedTuple, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
-import torch
 
-Plane = Union[np.ndarray, torch.Tensor]
-Box = Tuple[int, int, int, int]  # (y0, y1, x0, x1), ends exclusive
+from mmseg_ext.utils.masks.boxes import Plane, box_union
+from mmseg_ext.utils.masks.mask_sources import PackedMasks, PlaneMasks
+
 Spacing = Union[None, float, Sequence[float]]
 
 BOUNDARY_KEYS = ('hd', 'hd95', 'assd', 'nsd')
@@ -58,6 +58,13 @@ class BoundaryResult(NamedTuple):
 def parse_spacing(spacing: Spacing) -> Tuple[float, float]:
     """(row, column) pixel spacing from None (1 pixel), a scalar or a pair.
 
+    Args:
+        spacing (float | Sequence[float], optional): None (1 pixel), one value for
+            both axes, or a (row, column) pair.
+
+    Returns:
+        tuple[float, float]: The (row, column) spacing.
+
     Raises:
         ValueError: Not one or two positive finite numbers.
     """
@@ -71,41 +78,17 @@ def parse_spacing(spacing: Spacing) -> Tuple[float, float]:
     return float(values[0]), float(values[-1])
 
 
-def mask_box(plane: Plane) -> Optional[Box]:
-    """(y0, y1, x0, x1) of an (H, W) mask's foreground, or None when it is empty."""
-    if isinstance(plane, torch.Tensor) and plane.device.type != 'cpu':
-        rows = torch.nonzero(plane.any(dim=1)).flatten()
-        if not rows.numel():
-            return None
-        cols = torch.nonzero(plane.any(dim=0)).flatten()
-        y0, y1, x0, x1 = torch.stack([rows[0], rows[-1], cols[0], cols[-1]]).tolist()
-        return y0, y1 + 1, x0, x1 + 1
-    plane = _as_numpy(plane)
-    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(plane).view(np.uint8))
-    if w == 0:
-        return None
-    return y, y + h, x, x + w
-
-
-def _as_numpy(plane: Plane) -> np.ndarray:
-    if isinstance(plane, torch.Tensor):
-        plane = plane.detach().cpu().numpy()
-    plane = np.asarray(plane)
-    return plane if plane.dtype == bool else plane != 0
-
-
-def _padded_crop(plane: Plane, box: Box) -> np.ndarray:
-    """The box of ``plane`` as uint8 0/1 with one background pixel around it."""
-    y0, y1, x0, x1 = box
-    crop = _as_numpy(plane[y0:y1, x0:x1])
-    out = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
-    out[1:-1, 1:-1] = crop
-    return out
-
-
 def mask_edges(padded: np.ndarray) -> np.ndarray:
     """Edge pixels (mask minus its 4-connected erosion) of a uint8 0/1 mask whose
-    outermost ring is background, as a bool array."""
+    outermost ring is background, as a bool array.
+
+    Args:
+        padded (np.ndarray): (h, w) uint8 0/1 mask with a background border, as
+            ``padded_crop`` of :class:`PlaneMasks` / :class:`PackedMasks` gives it.
+
+    Returns:
+        np.ndarray: (h, w) bool, True on the edge pixels.
+    """
     eroded = cv2.erode(padded, _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return (padded > eroded)
 
@@ -120,78 +103,6 @@ def _distances_to(edges: np.ndarray, sample_at: np.ndarray,
         return field[sample_at].astype(np.float64) * spacing[0]
     from scipy.ndimage import distance_transform_edt
     return distance_transform_edt(background, sampling=spacing)[sample_at]
-
-
-def _union(a: Box, b: Box) -> Box:
-    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
-
-
-class PlaneMasks:
-    """Masks given as (C, H, W) planes (numpy or torch); boxes are cached.
-
-    Args:
-        masks (np.ndarray | Tensor): (C, H, W) bool masks.
-    """
-
-    def __init__(self, masks: Plane) -> None:
-        self.masks = masks
-        self._boxes: Dict[int, Optional[Box]] = {}
-
-    def box(self, c: int) -> Optional[Box]:
-        """Class ``c``'s bounding box, None when empty."""
-        if c not in self._boxes:
-            self._boxes[c] = mask_box(self.masks[c])
-        return self._boxes[c]
-
-    def crop(self, c: int, box: Box) -> np.ndarray:
-        """Class ``c`` inside ``box`` as a bool numpy array."""
-        y0, y1, x0, x1 = box
-        return _as_numpy(self.masks[c][y0:y1, x0:x1])
-
-    def padded_crop(self, c: int, box: Box) -> np.ndarray:
-        """:meth:`crop` as uint8 0/1 with one background pixel around it."""
-        return _padded_crop(self.masks[c], box)
-
-
-class PackedMasks:
-    """Masks given as one (H, W) integer map with bit ``c`` set inside class ``c``.
-
-    Every class's box comes from one OR over the rows and one over the
-    columns; a class's plane is formed only inside a box.
-
-    Args:
-        bits (np.ndarray | Tensor): (H, W) integer bit map.
-    """
-
-    def __init__(self, bits: Plane) -> None:
-        if isinstance(bits, torch.Tensor):
-            bits = bits.detach().cpu().numpy()
-        self.bits = np.asarray(bits)
-        if self.bits.ndim != 2 or self.bits.dtype.kind not in 'iu':
-            raise ValueError(f'a packed ground truth must be an (H, W) integer bit map, got '
-                             f'{self.bits.dtype} {self.bits.shape}')
-        self.rows = np.bitwise_or.reduce(self.bits, axis=1)
-        self.cols = np.bitwise_or.reduce(self.bits, axis=0)
-
-    def box(self, c: int) -> Optional[Box]:
-        """Class ``c``'s bounding box, None when empty."""
-        rows = np.flatnonzero((self.rows >> c) & 1)
-        if not rows.size:
-            return None
-        cols = np.flatnonzero((self.cols >> c) & 1)
-        return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-    def crop(self, c: int, box: Box) -> np.ndarray:
-        """Class ``c`` inside ``box`` as a bool numpy array."""
-        y0, y1, x0, x1 = box
-        return ((self.bits[y0:y1, x0:x1] >> c) & 1).astype(bool)
-
-    def padded_crop(self, c: int, box: Box) -> np.ndarray:
-        """:meth:`crop` as uint8 0/1 with one background pixel around it."""
-        y0, y1, x0, x1 = box
-        out = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
-        out[1:-1, 1:-1] = (self.bits[y0:y1, x0:x1] >> c) & 1
-        return out
 
 
 def _pair_metrics(pred_edges: np.ndarray, gt_edges: np.ndarray, tolerance: float,
@@ -225,7 +136,7 @@ def _measure(pred, gt, num_classes: int, shape: Tuple[int, int], nsd_tolerance: 
         elif pred_box is None or gt_box is None:
             values[c] = (diagonal, diagonal, diagonal, 0.0)
         else:
-            box = _union(pred_box, gt_box)
+            box = box_union((pred_box, gt_box))
             values[c] = _pair_metrics(mask_edges(pred.padded_crop(c, box)),
                                       mask_edges(gt.padded_crop(c, box)), nsd_tolerance,
                                       (row, col))
@@ -241,7 +152,23 @@ def _check_shapes(pred_shape: Sequence[int], gt_shape: Sequence[int]) -> None:
 
 def boundary_result(pred: Plane, gt: Plane, nsd_tolerance: float = 2.0,
                     spacing: Spacing = None) -> BoundaryResult:
-    """:func:`boundary_metrics` with which masks were present (for miss counts)."""
+    """:func:`boundary_metrics` with which masks were present (for miss counts).
+
+    Args:
+        pred (np.ndarray | Tensor): (C, H, W) bool predicted masks.
+        gt (np.ndarray | Tensor): (C, H, W) bool true masks.
+        nsd_tolerance (float): NSD tolerance in pixels (in spacing units when
+            ``spacing`` is given). Defaults to 2.0.
+        spacing (float | Sequence[float], optional): Pixel spacing, one value
+            or (row, column); None: 1 pixel.
+
+    Returns:
+        BoundaryResult: The (C,) metrics and which masks were present.
+
+    Raises:
+        ValueError: Shapes that differ or are not (C, H, W); a bad spacing or
+            tolerance.
+    """
     _check_shapes(pred.shape, gt.shape)
     return _measure(PlaneMasks(pred), PlaneMasks(gt), pred.shape[0], tuple(pred.shape[1:]),
                     nsd_tolerance, spacing)
@@ -255,8 +182,21 @@ def boundary_result_packed(pred: Union[Plane, PlaneMasks], bits: Union[Plane, Pa
     argument may be a ready :class:`PlaneMasks` / :class:`PackedMasks` (their
     boxes are then shared with other counts).
 
+    Args:
+        pred (np.ndarray | Tensor | PlaneMasks): (C, H, W) bool predicted masks.
+        bits (np.ndarray | Tensor | PackedMasks): (H, W) integer ground truth in
+            which bit ``c`` is class ``c``.
+        nsd_tolerance (float): NSD tolerance in pixels (in spacing units when
+            ``spacing`` is given). Defaults to 2.0.
+        spacing (float | Sequence[float], optional): Pixel spacing, one value
+            or (row, column); None: 1 pixel.
+
+    Returns:
+        BoundaryResult: The (C,) metrics and which masks were present.
+
     Raises:
-        ValueError: ``bits`` not an (H, W) integer map of the prediction's size.
+        ValueError: ``bits`` not an (H, W) integer map of the prediction's size;
+            a bad spacing or tolerance.
     """
     pred = pred if isinstance(pred, PlaneMasks) else PlaneMasks(pred)
     gt = bits if isinstance(bits, PackedMasks) else PackedMasks(bits)

@@ -23,10 +23,11 @@ from mmseg_ext.utils.fileio.file_scan import IMAGE_SUFFIXES, paths_by_name, scan
 from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.rle import rle_decode_into, rle_runs
 from mmseg_ext.utils.formats.submission import SubmissionError, read_submission_images
+from mmseg_ext.utils.masks.dice_counts import dice_counts_in_boxes, dice_from_counts
+from mmseg_ext.utils.masks.mask_sources import PackedMasks, PlaneMasks
 
-from .boundary import BOUNDARY_KEYS, Box, PackedMasks, PlaneMasks, boundary_result_packed
+from .boundary import BOUNDARY_KEYS, boundary_result_packed
 from .metrics.boundary_metric import boundary_entry_from, nan_mean, summarize_boundary
-from .metrics.dice_metric import dice_from_counts
 
 PER_IMAGE_HEADER = ('image', 'class', 'dice') + BOUNDARY_KEYS
 PER_CLASS_HEADER = ('class', 'dice') + BOUNDARY_KEYS + ('misses', 'hallucinations',
@@ -87,6 +88,12 @@ def labelled_images(data_root: str) -> Dict[str, LabelledImage]:
     """Image name -> :class:`LabelledImage` for every image under ``DIR/DCM`` whose
     ``DIR/outputs_json/<IDxxx>/<stem>.json`` exists.
 
+    Args:
+        data_root (str): The data root ``DIR``, with ``DCM/`` and ``outputs_json/``.
+
+    Returns:
+        dict: Image file name (base name) -> :class:`LabelledImage`.
+
     Raises:
         EvaluationError: ``DCM/`` or ``outputs_json/`` missing, no labelled
             image, or two images sharing a name.
@@ -121,6 +128,15 @@ def plan_evaluation(csv_path: str, data_root: str,
     each image once, and every RLE (against the image size where the image
     is labelled, for form elsewhere).
 
+    Args:
+        csv_path (str): The submission CSV.
+        data_root (str): The data root (:func:`labelled_images`).
+        classes (Sequence[str]): Class names, in the order of each image's
+            rows. Defaults to the 29 hand bone classes.
+
+    Returns:
+        EvaluationPlan: The labelled images and which CSV names are scored.
+
     Raises:
         EvaluationError: The first problem, naming the file (and line).
     """
@@ -151,39 +167,37 @@ def plan_evaluation(csv_path: str, data_root: str,
 
 
 def ground_truth_bits(image: LabelledImage, num_classes: int) -> np.ndarray:
-    """The (H, W) int32 bit map the dataset pipeline makes from the image's polygons."""
+    """The (H, W) int32 bit map the dataset pipeline makes from the image's polygons.
+
+    Args:
+        image (LabelledImage): The image (its annotation file and size).
+        num_classes (int): Classes (bits) rasterised, 1 to 31.
+
+    Returns:
+        np.ndarray: (H, W) int32 map in which bit ``c`` is set inside class ``c``.
+    """
     from mmseg_ext.datasets.transforms.loading import LoadHandBoneAnnotations
     results = LoadHandBoneAnnotations(num_classes)(
         dict(seg_map_path=image.json_path, ori_shape=image.shape))
     return results['gt_seg_map']
 
 
-def _intersect(a: Box, b: Box) -> Optional[Box]:
-    box = max(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
-    return box if box[0] < box[1] and box[2] < box[3] else None
-
-
-def dice_counts_in_boxes(pred: PlaneMasks, gt: PackedMasks, num_classes: int) -> np.ndarray:
-    """(3, C) int64 |P∩G|, |P|, |G| per class, the counts of
-    :func:`~mmseg_ext.evaluation.metrics.dice_metric.dice_counts_packed`, counted
-    inside each class's boxes only (a bone covers a small part of the image)."""
-    counts = np.zeros((3, num_classes), np.int64)
-    for c in range(num_classes):
-        pred_box, gt_box = pred.box(c), gt.box(c)
-        if pred_box is not None:
-            counts[1, c] = np.count_nonzero(pred.crop(c, pred_box))
-        if gt_box is not None:
-            counts[2, c] = np.count_nonzero(gt.crop(c, gt_box))
-        both = _intersect(pred_box, gt_box) if pred_box and gt_box else None
-        if both is not None:
-            counts[0, c] = np.count_nonzero(pred.crop(c, both) & gt.crop(c, both))
-    return counts
-
-
 def score_image(pred: np.ndarray, bits: np.ndarray, nsd_tolerance: float = 2.0,
                 spacing=None) -> Tuple[np.ndarray, np.ndarray]:
     """(C,) Dice (``DiceMetric``'s counts and formula) and the (6, C) boundary entry
-    (``BoundaryMetric``'s) of (C, H, W) bool ``pred`` against the packed ``bits``."""
+    (``BoundaryMetric``'s) of (C, H, W) bool ``pred`` against the packed ``bits``.
+
+    Args:
+        pred (np.ndarray): (C, H, W) bool predicted masks.
+        bits (np.ndarray): (H, W) integer ground truth in which bit ``c`` is class ``c``.
+        nsd_tolerance (float): NSD tolerance in pixels (in spacing units when
+            ``spacing`` is given). Defaults to 2.0.
+        spacing (float | Sequence[float], optional): Pixel spacing, one value
+            or (row, column); None: 1 pixel.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: The (C,) Dice and the (6, C) boundary entry.
+    """
     pred_masks, gt_masks = PlaneMasks(pred), PackedMasks(bits)
     dice = dice_from_counts(dice_counts_in_boxes(pred_masks, gt_masks, pred.shape[0]))
     result = boundary_result_packed(pred_masks, gt_masks, nsd_tolerance, spacing)
@@ -191,7 +205,18 @@ def score_image(pred: np.ndarray, bits: np.ndarray, nsd_tolerance: float = 2.0,
 
 
 def decode_image(rles: Sequence[str], shape: Tuple[int, int]) -> np.ndarray:
-    """(C, H, W) bool masks of one image's RLE strings."""
+    """(C, H, W) bool masks of one image's RLE strings.
+
+    Args:
+        rles (Sequence[str]): One RLE string per class, in channel order.
+        shape (tuple[int, int]): (H, W) of the image.
+
+    Returns:
+        np.ndarray: (C, H, W) bool masks.
+
+    Raises:
+        ValueError: A malformed RLE or runs outside the image.
+    """
     masks = np.empty((len(rles), ) + tuple(shape), bool)
     for c, rle in enumerate(rles):
         rle_decode_into(rle, masks[c])
@@ -200,7 +225,18 @@ def decode_image(rles: Sequence[str], shape: Tuple[int, int]) -> np.ndarray:
 
 def iter_submission_masks(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE_CLASSES,
                           only: Optional[set] = None) -> Iterator[Tuple[str, np.ndarray]]:
-    """Stream ``(name, (C, H, W) prediction)`` for the scored images (or ``only`` those)."""
+    """Stream ``(name, (C, H, W) prediction)`` for the scored images (or ``only`` those).
+
+    Args:
+        plan (EvaluationPlan): The checked submission (:func:`plan_evaluation`).
+        classes (Sequence[str]): Class names, in the order of each image's
+            rows. Defaults to the 29 hand bone classes.
+        only (set, optional): Image names to decode instead of all scored
+            ones; each must be labelled.
+
+    Yields:
+        tuple[str, np.ndarray]: Image name and its (C, H, W) bool masks, in CSV order.
+    """
     wanted = set(plan.scored) if only is None else set(only)
     for name, rles in read_submission_images(plan.csv_path, classes):
         if name in wanted:
@@ -210,7 +246,22 @@ def iter_submission_masks(plan: EvaluationPlan, classes: Sequence[str] = HAND_BO
 def iter_scores(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE_CLASSES,
                 nsd_tolerance: float = 2.0, spacing=None,
                 on_image: Optional[Callable[[], None]] = None) -> Iterator[ImageScore]:
-    """Score the plan's images one at a time, in CSV order."""
+    """Score the plan's images one at a time, in CSV order.
+
+    Args:
+        plan (EvaluationPlan): The checked submission (:func:`plan_evaluation`).
+        classes (Sequence[str]): Class names, in the order of each image's
+            rows. Defaults to the 29 hand bone classes.
+        nsd_tolerance (float): NSD tolerance in pixels (in spacing units when
+            ``spacing`` is given). Defaults to 2.0.
+        spacing (float | Sequence[float], optional): Pixel spacing, one value
+            or (row, column); None: 1 pixel.
+        on_image (Callable[[], None], optional): Called after each image is
+            scored (e.g. a progress bar's update).
+
+    Yields:
+        ImageScore: One per scored image.
+    """
     for name, pred in iter_submission_masks(plan, classes):
         bits = ground_truth_bits(plan.labelled[name], len(classes))
         dice, entry = score_image(pred, bits, nsd_tolerance, spacing)
@@ -240,7 +291,11 @@ class PerImageWriter:
         return self
 
     def write(self, score: ImageScore) -> None:
-        """Write the image's C rows."""
+        """Write the image's C rows.
+
+        Args:
+            score (ImageScore): The image's Dice and boundary entry.
+        """
         for c, name in enumerate(self.classes):
             values = [score.dice[c]] + [score.boundary[i, c] for i in range(len(BOUNDARY_KEYS))]
             self._writer.writerow([score.name, name] + [_fmt(v) for v in values])
@@ -254,7 +309,16 @@ def _fmt(value: float) -> str:
 
 
 def per_class_summary(dice: np.ndarray, boundary: np.ndarray) -> Dict[str, np.ndarray]:
-    """Per-class Dice mean over images (N, C) and boundary summary of (N, 6, C)."""
+    """Per-class Dice mean over images (N, C) and boundary summary of (N, 6, C).
+
+    Args:
+        dice (np.ndarray): (N, C) Dice of N images.
+        boundary (np.ndarray): (N, 6, C) boundary entries of the same images.
+
+    Returns:
+        dict: ``'dice'`` -> (C,) mean Dice, and the keys of
+        :func:`~mmseg_ext.evaluation.metrics.boundary_metric.summarize_boundary`.
+    """
     summary = {'dice': dice.mean(axis=0)}
     summary.update(summarize_boundary(boundary))
     return summary
@@ -262,7 +326,13 @@ def per_class_summary(dice: np.ndarray, boundary: np.ndarray) -> Dict[str, np.nd
 
 def write_per_class_csv(path: str, classes: Sequence[str],
                         summary: Dict[str, np.ndarray]) -> None:
-    """``per_class.csv``: one row per class and a ``mean`` row, written atomically."""
+    """``per_class.csv``: one row per class and a ``mean`` row, written atomically.
+
+    Args:
+        path (str): The CSV path.
+        classes (Sequence[str]): Class names in channel order.
+        summary (dict): :func:`per_class_summary` of the scores.
+    """
     with atomic_open(path, 'w', newline='') as f:
         writer = csv.writer(f, lineterminator='\n')
         writer.writerow(PER_CLASS_HEADER)
@@ -296,6 +366,21 @@ def evaluate_submission(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE
     """Score every image of ``plan`` (one at a time), optionally streaming
     ``per_image.csv``, with a progress bar (count and ETA) over the images.
 
+    Args:
+        plan (EvaluationPlan): The checked submission (:func:`plan_evaluation`).
+        classes (Sequence[str]): Class names, in the order of each image's
+            rows. Defaults to the 29 hand bone classes.
+        nsd_tolerance (float): NSD tolerance in pixels (in spacing units when
+            ``spacing`` is given). Defaults to 2.0.
+        spacing (float | Sequence[float], optional): Pixel spacing, one value
+            or (row, column); None: 1 pixel.
+        per_image_csv (str, optional): Path of the ``per_image.csv`` to write
+            (:class:`PerImageWriter`); None writes none.
+        progress (bool): Whether to show the progress bar. Defaults to True.
+
+    Returns:
+        Evaluation: The names, scores and per-class summary.
+
     Raises:
         EvaluationError: No image of the CSV has labels.
     """
@@ -319,58 +404,3 @@ def evaluate_submission(plan: EvaluationPlan, classes: Sequence[str] = HAND_BONE
         print()
     dice_arr, boundary_arr = np.stack(dice), np.stack(boundary)
     return Evaluation(names, dice_arr, boundary_arr, per_class_summary(dice_arr, boundary_arr))
-
-
-def write_outputs(out_dir: str, classes: Sequence[str], evaluation: Evaluation) -> List[str]:
-    """``per_class.csv`` and ``per_class.png`` (Dice and NSD bars) in ``out_dir``."""
-    from mmseg_ext.visualization.bar_chart import grouped_bar_chart
-    from mmseg_ext.visualization.report import write_png
-    summary = evaluation.summary
-    csv_path = osp.join(out_dir, 'per_class.csv')
-    write_per_class_csv(csv_path, classes, summary)
-    chart = grouped_bar_chart({'Dice': summary['dice'], 'NSD': np.nan_to_num(summary['nsd'])},
-                              classes, 'Dice and NSD per class')
-    png_path = osp.join(out_dir, 'per_class.png')
-    write_png(png_path, chart[..., ::-1])
-    return [csv_path, png_path]
-
-
-def write_report(report_dir: str, plan: EvaluationPlan, evaluation: Evaluation,
-                 classes: Sequence[str] = HAND_BONE_CLASSES, count: int = 20) -> str:
-    """``report_dir/index.html`` with the worst ``count`` pairs by HD95 and by Dice
-    drawn (their images are decoded again, one at a time); returns its path."""
-    from mmseg_ext.utils.fileio.xray_io import read_xray
-    from mmseg_ext.visualization.report import (pair_overlay, worst_pairs, write_png,
-                                                write_report_page)
-    hd95 = evaluation.boundary[:, BOUNDARY_KEYS.index('hd95')]
-    worst = worst_pairs(evaluation.dice, hd95, count)
-    wanted: Dict[str, List[int]] = {}
-    for image_index, class_index in worst['hd95'] + worst['dice']:
-        wanted.setdefault(evaluation.names[image_index], []).append(class_index)
-    files: Dict[Tuple[str, int], Tuple[str, str]] = {}
-    for name, pred in iter_submission_masks(plan, classes, only=set(wanted)):
-        image = read_xray(plan.labelled[name].image_path)
-        bits = ground_truth_bits(plan.labelled[name], len(classes))
-        for c in sorted(set(wanted[name])):
-            stem = f'{osp.splitext(name)[0]}_{classes[c]}'
-            zoom, whole = pair_overlay(image, pred[c], ((bits >> c) & 1).astype(bool))
-            files[(name, c)] = (f'images/{stem}_zoom.png', f'images/{stem}_whole.png')
-            write_png(osp.join(report_dir, files[(name, c)][0]), zoom)
-            write_png(osp.join(report_dir, files[(name, c)][1]), whole)
-        del pred, bits
-    galleries = []
-    for key, heading in (('hd95', f'{count} worst by HD95'), ('dice', f'{count} worst by Dice')):
-        items = []
-        for i, c in worst[key]:
-            name = evaluation.names[i]
-            caption = (f'{name} / {classes[c]}: Dice {evaluation.dice[i, c]:.3f}, '
-                       f'HD95 {hd95[i, c]:.1f} px')
-            items.append(files[(name, c)] + (caption, ))
-        galleries.append((heading, items))
-    notes = [f'{len(evaluation.names)} images scored from {plan.csv_path}.',
-             f'Mean Dice {evaluation.summary["dice"].mean():.4f}, mean HD95 '
-             f'{nan_mean(evaluation.summary["hd95"]):.2f} px; misses '
-             f'{int(evaluation.summary["misses"].sum())}, hallucinations '
-             f'{int(evaluation.summary["hallucinations"].sum())}.']
-    return write_report_page(report_dir, 'Submission report', classes, evaluation.summary,
-                             galleries, notes)

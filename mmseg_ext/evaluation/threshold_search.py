@@ -4,7 +4,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 import torch
 
-from .metrics.dice_metric import dice_counts, dice_from_counts
+from mmseg_ext.utils.masks.dice_counts import dice_counts, dice_from_counts
 
 
 class ThresholdSearch:
@@ -22,16 +22,34 @@ class ThresholdSearch:
         self.counts: List[np.ndarray] = []  # per image: (T, 3, C)
 
     def add(self, probs: torch.Tensor, gt: torch.Tensor) -> None:
-        """Add one image: (C, H, W) probabilities and (C, H, W) bool ground truth."""
+        """Add one image: (C, H, W) probabilities and (C, H, W) bool ground truth.
+
+        Args:
+            probs (Tensor): (C, H, W) probabilities of one image.
+            gt (Tensor): (C, H, W) bool ground truth of the same size.
+        """
         self.counts.append(np.stack([dice_counts(probs > t, gt) for t in self.thresholds]))
 
     @staticmethod
     def dice_table(counts: List[np.ndarray]) -> np.ndarray:
-        """(T, C) Dice averaged over images."""
+        """(T, C) Dice averaged over images.
+
+        Args:
+            counts (list[np.ndarray]): Per image, its (T, 3, C) Dice counts at the T
+                thresholds (:attr:`counts` of one or several searches).
+        """
         return dice_from_counts(np.stack(counts)).mean(axis=0)
 
     def dice_at(self, per_class_thresholds: Sequence[float]) -> np.ndarray:
-        """(C,) Dice with the given per-class thresholds (taken from the grid)."""
+        """(C,) Dice with the given per-class thresholds (taken from the grid).
+
+        Args:
+            per_class_thresholds (Sequence[float]): One threshold per class, each one of
+                :attr:`thresholds`.
+
+        Raises:
+            ValueError: A threshold that is not in the grid.
+        """
         table = self.dice_table(self.counts)
         index = [self.thresholds.index(float(t)) for t in per_class_thresholds]
         return table[index, np.arange(table.shape[1])]

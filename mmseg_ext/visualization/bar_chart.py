@@ -1,10 +1,11 @@
-"""A grouped bar chart drawn with OpenCV (no plotting dependency)."""
+"""Grouped bar charts drawn with OpenCV (no plotting dependency), and the k-fold chart."""
 from typing import Dict, Sequence
 
 import cv2
 import numpy as np
 
 from mmseg_ext.utils.class_names import NUM_HAND_BONE_CLASSES, hand_bone_palette
+from mmseg_ext.utils.fileio.atomic_io import atomic_write_bytes
 
 
 def grouped_bar_chart(values: Dict[str, Sequence[float]], categories: Sequence[str],
@@ -57,3 +58,19 @@ def grouped_bar_chart(values: Dict[str, Sequence[float]], categories: Sequence[s
         cv2.putText(img, key, (x + 14, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
         x += 24 + 8 * len(key)
     return img
+
+
+def write_fold_chart(path: str, per_fold: Dict[str, Sequence[float]],
+                     classes: Sequence[str]) -> None:
+    """Write the k-fold report's chart (Dice per class, a bar per fold) as a PNG, atomically;
+    the axis starts 0.05 below the lowest value.
+
+    Args:
+        path (str): The PNG to write.
+        per_fold (dict): Fold name -> Dice per class
+            (:func:`~mmseg_ext.utils.formats.kfold_report.dice_per_fold`).
+        classes (Sequence[str]): Class names, in order.
+    """
+    low = max(0.0, min(min(v) for v in per_fold.values()) - 0.05)
+    chart = grouped_bar_chart(per_fold, classes, 'Dice per class and fold', low=low)
+    atomic_write_bytes(cv2.imencode('.png', chart)[1].tobytes(), path)

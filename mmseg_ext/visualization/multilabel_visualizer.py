@@ -8,8 +8,8 @@ from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
 from mmseg_ext.evaluation.boundary import boundary_metrics
-from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.masks.dice_counts import dice_counts, dice_from_counts
 
 from .panels import prediction_figure
 

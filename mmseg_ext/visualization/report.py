@@ -1,4 +1,6 @@
-"""A static HTML report of a scored submission (opens from disk, no server).
+"""What ``tools/evaluate.py`` writes beside its scores: ``per_class.csv``/``.png``
+(:func:`write_outputs`) and a static HTML report (:func:`write_report`, opens from
+disk, no server).
 
 ``index.html`` holds the per-class table (sortable by clicking a header),
 per-class charts, and the worst (image, class) pairs by HD95 and by Dice as
@@ -12,8 +14,14 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ext.evaluation.boundary import mask_box
+from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS
+from mmseg_ext.evaluation.metrics.boundary_metric import nan_mean
+from mmseg_ext.evaluation.submission_eval import (Evaluation, EvaluationPlan, ground_truth_bits,
+                                                  iter_submission_masks, write_per_class_csv)
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import atomic_open, atomic_write_bytes
+from mmseg_ext.utils.fileio.xray_io import read_xray
+from mmseg_ext.utils.masks.boxes import bounding_box, box_union
 
 from .bar_chart import grouped_bar_chart
 from .panels import FALSE_NEGATIVE, FALSE_POSITIVE
@@ -77,10 +85,9 @@ def pair_overlay(image: np.ndarray, pred: np.ndarray, gt: np.ndarray,
         side (int): Longer side of the zoomed crop.
     """
     height, width = image.shape
-    boxes = [b for b in (mask_box(pred), mask_box(gt)) if b is not None]
-    if boxes:
-        y0, y1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
-        x0, x1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+    box = box_union((bounding_box(pred), bounding_box(gt)))
+    if box is not None:
+        y0, y1, x0, x1 = box
         margin = max(8, (y1 - y0 + x1 - x0) // 10)
         y0, y1 = max(y0 - margin, 0), min(y1 + margin, height)
         x0, x1 = max(x0 - margin, 0), min(x1 + margin, width)
@@ -202,3 +209,74 @@ def write_report_page(report_dir: str, title: str, classes: Sequence[str],
     with atomic_open(path, 'w', encoding='utf-8') as f:
         f.write(page)
     return path
+
+
+def write_outputs(out_dir: str, classes: Sequence[str], evaluation: Evaluation) -> List[str]:
+    """``per_class.csv`` and ``per_class.png`` (Dice and NSD bars) in ``out_dir``.
+
+    Args:
+        out_dir (str): An existing folder.
+        classes (Sequence[str]): Class names in channel order.
+        evaluation (Evaluation): The scored submission
+            (:func:`~mmseg_ext.evaluation.submission_eval.evaluate_submission`).
+
+    Returns:
+        list[str]: The two paths written.
+    """
+    summary = evaluation.summary
+    csv_path = osp.join(out_dir, 'per_class.csv')
+    write_per_class_csv(csv_path, classes, summary)
+    chart = grouped_bar_chart({'Dice': summary['dice'], 'NSD': np.nan_to_num(summary['nsd'])},
+                              classes, 'Dice and NSD per class')
+    png_path = osp.join(out_dir, 'per_class.png')
+    write_png(png_path, chart[..., ::-1])
+    return [csv_path, png_path]
+
+
+def write_report(report_dir: str, plan: EvaluationPlan, evaluation: Evaluation,
+                 classes: Sequence[str] = HAND_BONE_CLASSES, count: int = 20) -> str:
+    """``report_dir/index.html`` with the worst ``count`` pairs by HD95 and by Dice
+    drawn (their images are decoded again, one at a time).
+
+    Args:
+        report_dir (str): Folder of the page and its ``images/``.
+        plan (EvaluationPlan): What was scored (the CSV and the labelled images).
+        evaluation (Evaluation): Its scores.
+        classes (Sequence[str]): Class names in channel order.
+        count (int): Pairs drawn per list.
+
+    Returns:
+        str: The page's path.
+    """
+    hd95 = evaluation.boundary[:, BOUNDARY_KEYS.index('hd95')]
+    worst = worst_pairs(evaluation.dice, hd95, count)
+    wanted: Dict[str, List[int]] = {}
+    for image_index, class_index in worst['hd95'] + worst['dice']:
+        wanted.setdefault(evaluation.names[image_index], []).append(class_index)
+    files: Dict[Tuple[str, int], Tuple[str, str]] = {}
+    for name, pred in iter_submission_masks(plan, classes, only=set(wanted)):
+        image = read_xray(plan.labelled[name].image_path)
+        bits = ground_truth_bits(plan.labelled[name], len(classes))
+        for c in sorted(set(wanted[name])):
+            stem = f'{osp.splitext(name)[0]}_{classes[c]}'
+            zoom, whole = pair_overlay(image, pred[c], ((bits >> c) & 1).astype(bool))
+            files[(name, c)] = (f'images/{stem}_zoom.png', f'images/{stem}_whole.png')
+            write_png(osp.join(report_dir, files[(name, c)][0]), zoom)
+            write_png(osp.join(report_dir, files[(name, c)][1]), whole)
+        del pred, bits
+    galleries = []
+    for key, heading in (('hd95', f'{count} worst by HD95'), ('dice', f'{count} worst by Dice')):
+        items = []
+        for i, c in worst[key]:
+            name = evaluation.names[i]
+            caption = (f'{name} / {classes[c]}: Dice {evaluation.dice[i, c]:.3f}, '
+                       f'HD95 {hd95[i, c]:.1f} px')
+            items.append(files[(name, c)] + (caption, ))
+        galleries.append((heading, items))
+    notes = [f'{len(evaluation.names)} images scored from {plan.csv_path}.',
+             f'Mean Dice {evaluation.summary["dice"].mean():.4f}, mean HD95 '
+             f'{nan_mean(evaluation.summary["hd95"]):.2f} px; misses '
+             f'{int(evaluation.summary["misses"].sum())}, hallucinations '
+             f'{int(evaluation.summary["hallucinations"].sum())}.']
+    return write_report_page(report_dir, 'Submission report', classes, evaluation.summary,
+                             galleries, notes)

@@ -6,11 +6,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmseg_ext.apis.ensemble import EnsembleMember, ensemble_masks
+from mmseg_ext.apis.ensemble import CheckpointMember, ensemble_masks
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.file_scan import image_paths_by_name
 from mmseg_ext.utils.formats.submission import SubmissionWriter
 from tests.helpers import box_vs_full_plane, run_tool
+
+pytestmark = pytest.mark.slow  # tiny_run and tools/test.py processes
 
 
 def _tta_config(config, path, merge, scales=(48, 64, 80)):
@@ -27,7 +29,7 @@ def _tta_config(config, path, merge, scales=(48, 64, 80)):
 
 
 def _write(members, image_root, out_csv, rule=None, class_weights=None):
-    """A submission of ``ensemble_masks`` (tools/ensemble.py's loop)."""
+    """A submission of ``ensemble_masks`` (tools/predict.py's loop)."""
     rule = rule or members[0].mask_rule
     with SubmissionWriter(str(out_csv), HAND_BONE_CLASSES) as writer:
         for path in image_paths_by_name(image_root).values():
@@ -42,19 +44,19 @@ def test_tta_member_equals_tools_test_tta(tiny_run, phantom_root, tmp_path, merg
     config = _tta_config(config, tmp_path / 'tta.py', merge)
     image_root = osp.join(phantom_root, 'test', 'DCM')
     run_tool('tools/test.py', config, ckpt, '--tta', '--submission', str(tmp_path / 'test.csv'))
-    member = EnsembleMember(config, ckpt, device='cpu', tta=True)
+    member = CheckpointMember(config, ckpt, device='cpu', tta=True)
     assert member.merge == merge
     out = _write([member], image_root, tmp_path / 'api.csv')
     assert out.read_bytes() == (tmp_path / 'test.csv').read_bytes()
 
 
-def test_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
+def test_member_equals_tools_test(tiny_run, tiny_submission, phantom_root, tmp_path):
     config, ckpt = tiny_run
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    run_tool('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'test.csv'))
-    out = _write([EnsembleMember(config, ckpt, device='cpu')], image_root,
+    out = _write([CheckpointMember(config, ckpt, device='cpu')], image_root,
                  tmp_path / 'api.csv')
-    assert out.read_bytes() == (tmp_path / 'test.csv').read_bytes()
+    with open(tiny_submission[0], 'rb') as f:
+        assert out.read_bytes() == f.read()
 
 
 def test_equals_the_full_plane_path(tiny_run, phantom_root, tmp_path):
@@ -66,10 +68,10 @@ def test_equals_the_full_plane_path(tiny_run, phantom_root, tmp_path):
         if step['type'] == 'Resize':
             step['scale'] = (96, 96)
     other.dump(str(tmp_path / 'other.py'))
-    members = [EnsembleMember(config, ckpt, device='cpu'),
-               EnsembleMember(str(tmp_path / 'other.py'), ckpt, 0.5, device='cpu'),
-               EnsembleMember(_tta_config(config, tmp_path / 'tta.py', 'prob'), ckpt,
-                              device='cpu', tta=True)]
+    members = [CheckpointMember(config, ckpt, device='cpu'),
+               CheckpointMember(str(tmp_path / 'other.py'), ckpt, 0.5, device='cpu'),
+               CheckpointMember(_tta_config(config, tmp_path / 'tta.py', 'prob'), ckpt,
+                                device='cpu', tta=True)]
     rule = members[0].mask_rule
     rule.threshold = [0.3 if i % 2 else 0.6 for i in range(len(HAND_BONE_CLASSES))]
     generator = torch.Generator().manual_seed(0)

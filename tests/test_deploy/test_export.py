@@ -11,6 +11,7 @@ onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
 
+@pytest.mark.slow
 def test_export_checks_graph_and_reports_dynamic_axes(exported_tiny, tiny_run):
     path, stdout = exported_tiny
     assert 'onnx.checker: ok' in stdout
@@ -32,7 +33,7 @@ def test_upsample_sizes_stay_symbolic(phantom_root, tmp_path):
     """mmseg's Upsample bakes int(size * factor) into a trace; ours keeps it symbolic, so
     the graph is right at sizes other than the example's (PyTorch's logits unchanged)."""
     from mmseg_ext.deploy.export import LogitsNet, load_segmentor, make_traceable
-    from mmseg_ext.deploy.runtime import OrtRunner
+    from mmseg_ext.deploy.runtime import OrtSession
     from tests.helpers import tiny_config
     config = str(tmp_path / 'tiny.py')
     tiny_config(phantom_root, str(tmp_path / 'work')).dump(config)
@@ -48,9 +49,10 @@ def test_upsample_sizes_stay_symbolic(phantom_root, tmp_path):
     torch.onnx.export(net, (torch.randn(1, 3, 64, 96), ), path, dynamo=False,
                       input_names=['input'], output_names=['logits'],
                       dynamic_axes={'input': {2: 'h', 3: 'w'}})
-    assert abs(OrtRunner(path)(x.numpy()) - before.numpy()).max() < 1e-4
+    assert abs(OrtSession(path)(x.numpy()) - before.numpy()).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_export_refuses_what_it_cannot_reproduce(tiny_run, tmp_path):
     from mmengine.config import Config
     cfg = Config.fromfile(tiny_run[0])

@@ -30,7 +30,7 @@ def _smp_config(phantom_root, tmp_path) -> str:
 
 
 def test_exported_smp_member_equals_pytorch_member(phantom_root, tmp_path):
-    from mmseg_ext.apis import EnsembleMember
+    from mmseg_ext.apis import CheckpointMember
     from mmseg_ext.deploy.export import export_onnx, load_segmentor
     from mmseg_ext.deploy.onnx_member import ExportedMember
     config = _smp_config(phantom_root, tmp_path)
@@ -47,7 +47,7 @@ def test_exported_smp_member_equals_pytorch_member(phantom_root, tmp_path):
     images = [osp.join(root, f) for root, _, files in
               os.walk(osp.join(phantom_root, 'test', 'DCM')) for f in files]
     assert images
-    reference = EnsembleMember(config, ckpt, device='cpu')
+    reference = CheckpointMember(config, ckpt, device='cpu')
     exported = ExportedMember(result.onnx_path)
     for path in images:
         expected = reference.add_probs(path, None, 1.0)
@@ -57,23 +57,28 @@ def test_exported_smp_member_equals_pytorch_member(phantom_root, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def static_tiny(tiny_run, tmp_path_factory):
-    """The tiny model exported with a fixed 1x3x64x64 input (TorchScript exporter)."""
+def static_tiny(phantom_root, tmp_path_factory):
+    """The tiny model (its initial weights: the errors do not depend on them) exported with
+    a fixed 1x3x64x64 input (TorchScript exporter)."""
     from mmseg_ext.deploy.export import export_onnx
-    config, ckpt = tiny_run
-    out = str(tmp_path_factory.mktemp('static') / 'static.onnx')
-    result = export_onnx(config, ckpt, out, exporter='torchscript', dynamic=False)
+    from tests.helpers import tiny_config
+    tmp = tmp_path_factory.mktemp('static')
+    config = str(tmp / 'tiny.py')
+    tiny_config(phantom_root, str(tmp / 'work')).dump(config)
+    out = str(tmp / 'static.onnx')
+    result = export_onnx(config, None, out, exporter='torchscript', dynamic=False)
     assert result.input_shape == [1, 3, 64, 64] and result.dynamic_axes == []
     return out
 
 
+@pytest.mark.slow
 def test_mismatched_input_size_names_the_model(static_tiny, phantom_root, tmp_path):
     model = str(tmp_path / 'static.onnx')
     shutil.copy(static_tiny, model)
     spec = json.load(open(static_tiny[:-5] + '.json'))
     spec['scale'] = [96, 96]  # images now reach the network at 96 px
     json.dump(spec, open(model[:-5] + '.json', 'w'))
-    proc = run_tool('tools/ensemble.py', '--model', model, '--image-root',
+    proc = run_tool('tools/predict.py', '--model', model, '--image-root',
                     osp.join(phantom_root, 'test', 'DCM'), '--submission',
                     str(tmp_path / 'out.csv'), check=False)
     assert proc.returncode != 0

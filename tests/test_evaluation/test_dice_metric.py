@@ -59,13 +59,3 @@ def test_one_small_entry_per_sample_and_shape_check():
     assert len(metric.results) == 2 and metric.results[0].shape == (3, 3)
     with pytest.raises(ValueError, match='original size'):
         metric.process({}, [_sample(pred[0][:, :2], gt[0])])
-
-
-def test_counts_from_packed_bits_equal_counts_from_masks():
-    from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_counts_packed
-    from mmseg_ext.utils.masks.bitmask import pack_bits
-    gen = torch.Generator().manual_seed(0)
-    gt = torch.rand((29, 24, 20), generator=gen) > 0.6
-    pred = torch.rand((29, 24, 20), generator=gen) > 0.5
-    bits = pack_bits(gt).to(torch.int64)  # as PackSegInputs hands it over
-    assert np.array_equal(dice_counts_packed(pred, bits), dice_counts(pred, gt))

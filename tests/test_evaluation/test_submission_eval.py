@@ -153,22 +153,3 @@ def test_missing_csv_is_named(scored, tmp_path):
     with pytest.raises(EvaluationError, match='nope.csv: submission CSV not found'):
         plan_evaluation(str(tmp_path / 'nope.csv'), scored[0])
     assert not os.listdir(tmp_path)
-
-
-def test_counts_in_boxes_equal_dice_metric_counts():
-    from mmseg_ext.evaluation.boundary import PackedMasks, PlaneMasks
-    from mmseg_ext.evaluation.metrics.dice_metric import dice_counts_packed
-    from mmseg_ext.evaluation.submission_eval import dice_counts_in_boxes
-    rng = np.random.default_rng(3)
-    pred = rng.random((6, 40, 50)) < 0.02
-    gt = np.zeros_like(pred)
-    gt[:, 10:30, 5:25] = rng.random((6, 20, 20)) < 0.5
-    pred[0] = gt[1] = False
-    pred[2] = gt[2] = False  # both empty
-    pred[3] = gt[3]  # equal
-    bits = np.zeros(pred.shape[1:], np.int32)
-    for c in range(pred.shape[0]):
-        bits |= gt[c].astype(np.int32) << c
-    expected = dice_counts_packed(torch.from_numpy(pred), torch.from_numpy(bits))
-    got = dice_counts_in_boxes(PlaneMasks(pred), PackedMasks(bits), pred.shape[0])
-    np.testing.assert_array_equal(got, expected)

@@ -16,7 +16,7 @@ import torch
 from mmengine.dataset import Compose
 from mmseg.registry import DATASETS
 
-from mmseg_ext.apis import EnsembleMember
+from mmseg_ext.apis import CheckpointMember
 from mmseg_ext.apis.member import parse_member
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
@@ -57,7 +57,7 @@ def main() -> None:
         if spec.kind != 'checkpoint':
             parser.error(f'--model {spec}: the search takes CONFIG.py:CKPT members')
         spec.check_files()
-    members = [EnsembleMember(s.path, s.checkpoint, device=args.device) for s in specs]
+    members = [CheckpointMember(s.path, s.checkpoint, device=args.device) for s in specs]
     dataset = DATASETS.build(members[0].model.cfg.val_dataloader.dataset)
     load_gt = Compose([dict(type='LoadXRayImage'), dict(type='LoadHandBoneAnnotations')])
     grid = weight_grid(len(members), args.weight_step)

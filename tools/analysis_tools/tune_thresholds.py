@@ -13,11 +13,11 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmseg_ext.apis import init_model_and_dataset
-from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
 from mmseg_ext.evaluation.threshold_search import ThresholdSearch
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.formats.thresholds_json import write_thresholds
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.masks.dice_counts import dice_counts, dice_from_counts
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
 from mmseg_ext.utils.runtime.progress import track
 

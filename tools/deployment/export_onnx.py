@@ -5,7 +5,7 @@ writes ``model.onnx`` (normalised input -> per-class logits at the input size)
 and ``model.json`` (input size, normalisation, padding, class names,
 thresholds, cleanup ...), checks the graph with ``onnx.checker`` and prints the
 largest logit difference to PyTorch on random input. Run it with
-``tools/ensemble.py --model model.onnx`` (ONNX Runtime) or
+``tools/predict.py --model model.onnx`` (ONNX Runtime) or
 ``--backend openvino``.
 """
 import argparse

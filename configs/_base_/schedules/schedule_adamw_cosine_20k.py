@@ -1,4 +1,5 @@
-# The seed team's optimiser: AdamW 1e-3, linear warm-up then cosine decay.
+# The optimiser of boostcampaitech8/pro-cv-semanticsegmentation-cv-11 (first on the private
+# leaderboard): AdamW 1e-3, linear warm-up then cosine decay.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-2),

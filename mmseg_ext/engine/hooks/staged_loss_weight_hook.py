@@ -18,7 +18,8 @@ def _loss_modules(model: nn.Module) -> List[nn.Module]:
 class StagedLossWeightHook(Hook):
     """Move to the next loss weighting when val Dice passes its conditions.
 
-    The seed team's schedule, for example (BCE:Dice 0.3:0.7 at the start)::
+    The schedule of boostcampaitech8/pro-cv-semanticsegmentation-cv-11 (first on the
+    private leaderboard), for example (BCE:Dice 0.3:0.7 at the start)::
 
         dict(type='StagedLossWeightHook', patience=3, stages=[
             dict(min_mdice=0.95, min_class_dice=dict(Pisiform=0.85, Trapezoid=0.85),

@@ -20,18 +20,40 @@ def boundary_entry(pred: torch.Tensor, bits: torch.Tensor, nsd_tolerance: float 
                    spacing=None) -> np.ndarray:
     """(6, C) float64: hd, hd95, assd, nsd, prediction present, ground truth present,
     from (C, H, W) bool ``pred`` and the packed (H, W) ground truth ``bits`` (never
-    unpacked: each class is cropped from it)."""
+    unpacked: each class is cropped from it).
+
+    Args:
+        pred (Tensor): (C, H, W) predicted masks (bool, or made bool).
+        bits (Tensor): (H, W) integer ground truth in which bit ``c`` is class ``c``.
+        nsd_tolerance (float): NSD tolerance in pixels (spacing units when ``spacing`` is
+            set). Defaults to 2.0.
+        spacing (float | Sequence[float], optional): Pixel spacing, one value or
+            (row, column); None: 1 pixel.
+
+    Raises:
+        ValueError: ``bits`` not an (H, W) integer map of the prediction's size, a
+            ``spacing`` that is not one or two positive numbers, or a negative or
+            non-finite ``nsd_tolerance``.
+    """
     return boundary_entry_from(boundary_result_packed(pred.bool(), bits, nsd_tolerance, spacing))
 
 
 def boundary_entry_from(result: BoundaryResult) -> np.ndarray:
-    """The (6, C) entry of a :class:`BoundaryResult`."""
+    """The (6, C) entry of a :class:`BoundaryResult`.
+
+    Args:
+        result (BoundaryResult): One image's boundary metrics and class presence
+            (:func:`~mmseg_ext.evaluation.boundary.boundary_result`).
+    """
     return np.concatenate([np.stack([result.metrics[k] for k in BOUNDARY_KEYS]),
                            np.stack([result.pred_present, result.gt_present])]).astype(np.float64)
 
 
 def summarize_boundary(entries: np.ndarray) -> Dict[str, np.ndarray]:
     """Per-class means over images of (N, 6, C) entries and the empty-case counts.
+
+    Args:
+        entries (np.ndarray): (N, 6, C) entries of N images (:func:`boundary_entry`).
 
     Returns:
         dict: ``hd``, ``hd95``, ``assd``, ``nsd`` -> (C,) means over the
@@ -56,7 +78,11 @@ def summarize_boundary(entries: np.ndarray) -> Dict[str, np.ndarray]:
 
 
 def nan_mean(values: np.ndarray) -> float:
-    """Mean of the non-NaN values (NaN when there are none)."""
+    """Mean of the non-NaN values (NaN when there are none).
+
+    Args:
+        values (np.ndarray): Values of any shape, NaN where there is none.
+    """
     values = values[~np.isnan(values)]
     return float(values.mean()) if values.size else float('nan')
 
@@ -100,14 +126,31 @@ class BoundaryMetric(BaseMetric):
         self.classes = tuple(classes) if classes else None
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Store one (6, C) entry per sample."""
+        """Store one (6, C) entry per sample.
+
+        Args:
+            data_batch (dict): The batch from the dataloader (not used).
+            data_samples (Sequence[dict]): The model's outputs as dicts, with
+                ``pred_sem_seg`` ((C, H, W) masks at the original size) and
+                ``gt_sem_seg`` ((1, H, W) packed bit map).
+
+        Raises:
+            ValueError: A prediction and its ground truth differ in size.
+        """
         num_classes = len(self._classes())
         for sample in data_samples:
             pred, bits = prediction_and_truth(sample, num_classes)
             self.results.append(boundary_entry(pred, bits, self.nsd_tolerance, self.spacing))
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
-        """Means per class and over classes, and the miss counts."""
+        """Means per class and over classes, and the miss counts.
+
+        Args:
+            results (list[np.ndarray]): The (6, C) entries of all samples, from all ranks.
+
+        Returns:
+            dict[str, float]: The logged keys (see the class docstring).
+        """
         summary = summarize_boundary(np.stack(results))
         classes = self._classes()
         self._log_table(classes, summary)

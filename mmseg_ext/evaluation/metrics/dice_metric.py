@@ -1,38 +1,26 @@
 """Competition Dice for multi-label (overlapping) masks."""
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-
-def _plane_counts(pred: torch.Tensor, gt_planes: Iterable[torch.Tensor]) -> np.ndarray:
-    """(3, C) |P∩G|, |P|, |G| from (C, H, W) bool ``pred`` and one (H, W) bool ground
-    truth plane per class, counted class by class (no (C, H, W) temporary)."""
-    counts = [torch.stack([(p & g).sum(), p.sum(), g.sum()]) for p, g in zip(pred, gt_planes)]
-    return torch.stack(counts, dim=1).cpu().numpy()
-
-
-def dice_counts(pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
-    """(3, C) int64 array of |P∩G|, |P|, |G| per class for (C, H, W) bool masks."""
-    pred = pred.bool()
-    return _plane_counts(pred, gt.to(pred.device).bool())
-
-
-def dice_counts_packed(pred: torch.Tensor, bits: torch.Tensor) -> np.ndarray:
-    """:func:`dice_counts` against a packed (H, W) bit map (bit c = class c), without
-    unpacking it: each class's plane is formed, counted and dropped."""
-    pred = pred.bool()
-    bits = bits.to(pred.device)
-    return _plane_counts(pred, (((bits >> c) & 1).bool() for c in range(pred.shape[0])))
+from mmseg_ext.utils.masks.dice_counts import dice_counts_packed, dice_from_counts
 
 
 def prediction_and_truth(sample: dict, num_classes: int) -> tuple:
     """A sample's (C, H, W) predicted masks and (H, W) packed ground truth.
+
+    Args:
+        sample (dict): A data sample as a dict, with ``pred_sem_seg`` and ``gt_sem_seg``.
+        num_classes (int): Channels the prediction must have.
+
+    Returns:
+        tuple: ``pred_sem_seg``'s (C, H, W) data and channel 0 of ``gt_sem_seg``'s
+        (1, H, W) data, as stored in the sample.
 
     Raises:
         ValueError: The two differ in size (names the image).
@@ -45,13 +33,6 @@ def prediction_and_truth(sample: dict, num_classes: int) -> tuple:
             f'ground truth {(num_classes, ) + tuple(bits.shape)} differ; predict at '
             'the original size')
     return pred, bits
-
-
-def dice_from_counts(counts: np.ndarray) -> np.ndarray:
-    """Dice 2|P∩G| / (|P| + |G|) per entry of (..., 3, C) counts; empty vs empty = 1."""
-    inter, pred_sum, gt_sum = counts[..., 0, :], counts[..., 1, :], counts[..., 2, :]
-    denom = pred_sum + gt_sum
-    return np.where(denom > 0, 2 * inter / np.maximum(denom, 1), 1.0)
 
 
 @METRICS.register_module()
@@ -88,14 +69,31 @@ class DiceMetric(BaseMetric):
         self.mode = mode
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Store the (3, C) Dice counts of every sample."""
+        """Store the (3, C) Dice counts of every sample.
+
+        Args:
+            data_batch (dict): The batch from the dataloader (not used).
+            data_samples (Sequence[dict]): The model's outputs as dicts, with
+                ``pred_sem_seg`` ((C, H, W) masks at the original size) and
+                ``gt_sem_seg`` ((1, H, W) packed bit map).
+
+        Raises:
+            ValueError: A prediction and its ground truth differ in size.
+        """
         num_classes = len(self._classes())
         for sample in data_samples:
             pred, bits = prediction_and_truth(sample, num_classes)
             self.results.append(dice_counts_packed(pred, bits))
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
-        """mDice and per-class Dice from the collected counts."""
+        """mDice and per-class Dice from the collected counts.
+
+        Args:
+            results (list[np.ndarray]): The (3, C) counts of all samples, from all ranks.
+
+        Returns:
+            dict[str, float]: ``mDice`` and ``Dice.<class>`` per class.
+        """
         counts = np.stack(results)  # (N, 3, C)
         if self.mode == 'image':
             per_class = dice_from_counts(counts).mean(axis=0)

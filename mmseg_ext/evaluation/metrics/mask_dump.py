@@ -32,7 +32,13 @@ class MaskDump(BaseMetric):
         os.makedirs(self.out_dir, exist_ok=True)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Write every sample's masks; keep its file name."""
+        """Write every sample's masks; keep its file name.
+
+        Args:
+            data_batch (dict): The batch from the dataloader (not used).
+            data_samples (Sequence[dict]): The model's outputs as dicts, with ``img_path``
+                and ``pred_sem_seg`` ((C, H, W) bool masks).
+        """
         for sample in data_samples:
             name = osp.splitext(osp.basename(sample['img_path']))[0] + '.npz'
             save_mask_file(osp.join(self.out_dir, name), sample['pred_sem_seg']['data'],
@@ -41,6 +47,13 @@ class MaskDump(BaseMetric):
 
     def compute_metrics(self, results: List[str]) -> Dict[str, float]:
         """Say how many files were written (whatever the log level, as SubmissionHook does);
-        no metric."""
+        no metric.
+
+        Args:
+            results (list[str]): The names of the files written, from all ranks.
+
+        Returns:
+            dict: Empty.
+        """
         print(f'MaskDump: wrote {len(set(results))} mask files to {self.out_dir}')
         return {}

@@ -12,10 +12,10 @@ from torch import Tensor
 
 from mmseg_ext.models.utils import gaussian_slide, valid_pixel_mask
 from mmseg_ext.utils.fileio.xray_io import read_xray
-from mmseg_ext.utils.postprocessing.box_merge import ViewStack
+from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_cleanup import CLEANUP_KEYS
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
-from mmseg_ext.utils.postprocessing.original_size import add_upsampled, upsample_and_threshold
+from mmseg_ext.utils.postprocessing.original_size import add_upsampled
 from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 
@@ -202,16 +202,16 @@ class MultiLabelSegmentorMixin:
         return data_samples
 
     def masks_of(self, logits: Tensor, meta: dict, rule: MaskRule) -> Tensor:
-        """(C, H, W) bool masks of one image's (C, h, w) test-size logits.
+        """(C, H, W) bool masks of one image's (C, h, w) test-size logits: the one-view case
+        of :func:`~mmseg_ext.utils.postprocessing.box_merge.rule_masks` (thresholds on
+        boxes, never the full-size float tensor; a CRF reads the image and refines the
+        full-size probabilities).
 
-        A CRF needs the probabilities; otherwise the masks are thresholded in
-        logit space on boxes
-        (:func:`~mmseg_ext.utils.postprocessing.original_size.upsample_and_threshold`),
-        never building the full-size float tensor.
+        Args:
+            logits (Tensor): (C, h, w) test-size logits of one image.
+            meta (dict): Its metainfo (``ori_shape``, ``img_path``, the test transforms).
+            rule (MaskRule): Thresholds, cleanup and CRF.
         """
-        if rule.crf:
-            return rule(self.add_original_size(logits, meta), read_xray(meta['img_path']))
-        logits = undo_test_transforms(logits[None].float(), meta)[0]
-        thresholds = rule.thresholds(logits.shape[0], logits.device)
-        return rule.finish(upsample_and_threshold(logits, meta['ori_shape'][:2], thresholds,
-                                                  self.align_corners))
+        stack = self.add_view(self.view_stack(meta), logits, meta)
+        image = read_xray(meta['img_path']) if rule.crf else None
+        return rule_masks([stack], [1.0], rule, image)

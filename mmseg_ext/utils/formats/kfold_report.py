@@ -1,18 +1,27 @@
-"""The k-fold report: ``kfold_report.csv`` (Dice per class and fold; HD95 too where validation
-ran ``BoundaryMetric``) and its bar chart."""
+"""The k-fold report ``kfold_report.csv``: Dice per class and fold, HD95 too where validation
+ran ``BoundaryMetric`` (its chart: :func:`~mmseg_ext.visualization.bar_chart.write_fold_chart`)."""
 import csv
 import os.path as osp
-from typing import Dict, Sequence
-
-import cv2
+from typing import Dict, List, Sequence
 
 from ..class_names import HAND_BONE_CLASSES
-from ..fileio.atomic_io import atomic_open, atomic_write_bytes
+from ..fileio.atomic_io import atomic_open
+
+
+def dice_per_fold(metrics: Dict[str, Dict[str, float]],
+                  classes: Sequence[str] = HAND_BONE_CLASSES) -> Dict[str, List[float]]:
+    """Fold name -> Dice per class (NaN where a fold did not log the class).
+
+    Args:
+        metrics (dict): Fold name -> its best validation metrics (``Dice.<class>``).
+        classes (Sequence[str]): Class names, in order.
+    """
+    return {k: [v.get(f'Dice.{c}', float('nan')) for c in classes] for k, v in metrics.items()}
 
 
 def write_kfold_report(work_root: str, metrics: Dict[str, Dict[str, float]],
                        classes: Sequence[str] = HAND_BONE_CLASSES) -> float:
-    """Write ``kfold_report.csv`` and ``kfold_report.png`` under ``work_root``.
+    """Write ``kfold_report.csv`` under ``work_root``, atomically.
 
     Args:
         work_root (str): The k-fold work dir.
@@ -23,9 +32,7 @@ def write_kfold_report(work_root: str, metrics: Dict[str, Dict[str, float]],
     Returns:
         float: The mean of the folds' mDice.
     """
-    from mmseg_ext.visualization import grouped_bar_chart
-    per_class = {k: [v.get(f'Dice.{c}', float('nan')) for c in classes]
-                 for k, v in metrics.items()}
+    per_class = dice_per_fold(metrics, classes)
     means = [metrics[k]['mDice'] for k in per_class]
     # HD95 columns where validation ran BoundaryMetric (val_evaluator) in every fold.
     hd95 = {k: [v.get(f'HD95.{c}', float('nan')) for c in classes] for k, v in metrics.items()}
@@ -40,10 +47,6 @@ def write_kfold_report(work_root: str, metrics: Dict[str, Dict[str, float]],
             writer.writerow([name] + _with_mean(row, '.4f') + extra)
         extra = _with_mean([metrics[k]['mHD95'] for k in per_class], '.2f') if with_hd95 else []
         writer.writerow(['mDice'] + _with_mean(means, '.4f') + extra)
-    low = max(0.0, min(min(v) for v in per_class.values()) - 0.05)
-    chart = grouped_bar_chart(per_class, classes, 'Dice per class and fold', low=low)
-    atomic_write_bytes(cv2.imencode('.png', chart)[1].tobytes(),
-                       osp.join(work_root, 'kfold_report.png'))
     return sum(means) / len(means)
 
 

@@ -1,1 +1,1 @@
-"""Mask representation: bit maps, rasterised polygons, boxes and rotations."""
+"""Mask representation: bit maps, boxes, mask sources read box by box, Dice counts, buffers."""

@@ -22,14 +22,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmseg_ext.utils.masks.boxes import Box, box_union
 from mmseg_ext.utils.masks.mask_buffers import MASK_BUFFERS
+
+from .original_size import add_upsampled, add_votes
 
 SPACES = ('prob', 'logit', 'vote')
 # A source cell within this (in logits) of the threshold's logit opens a box: a convex
 # combination of values below logit(t) - LOGIT_MARGIN cannot round above logit(t).
 LOGIT_MARGIN = 1e-3
 Weight = Union[float, Tensor]
-Box = Tuple[int, int, int, int]
 
 
 class BilinearAxis:
@@ -64,7 +66,15 @@ class BilinearAxis:
         self.w_low, self.w_high = (1 - frac).to(device), frac.to(device)
 
     def span(self, first: int, last: int) -> Tuple[int, int]:
-        """Output range [start, stop) whose footprint touches source cells first..last."""
+        """Output range [start, stop) whose footprint touches source cells first..last.
+
+        Args:
+            first (int): First source cell (inclusive).
+            last (int): Last source cell (inclusive).
+
+        Returns:
+            tuple[int, int]: ``(start, stop)`` output indices, ``stop`` exclusive.
+        """
         start = int(np.searchsorted(self.high_host, first, side='left'))
         stop = int(np.searchsorted(self.low_host, last, side='right'))
         return start, stop
@@ -75,7 +85,17 @@ _AXES: Dict[tuple, BilinearAxis] = {}
 
 def bilinear_axis(in_size: int, out_size: int, align_corners: bool,
                   device: torch.device) -> BilinearAxis:
-    """The cached :class:`BilinearAxis` (reused across classes, views and images)."""
+    """The cached :class:`BilinearAxis` (reused across classes, views and images).
+
+    Args:
+        in_size (int): Source length.
+        out_size (int): Output length.
+        align_corners (bool): As for ``F.interpolate``.
+        device (torch.device): Where the index and weight vectors live.
+
+    Returns:
+        BilinearAxis: The axis for these arguments (built on first use).
+    """
     key = (int(in_size), int(out_size), bool(align_corners), str(device))
     if key not in _AXES:
         if len(_AXES) > 64:
@@ -85,7 +105,17 @@ def bilinear_axis(in_size: int, out_size: int, align_corners: bool,
 
 
 def resize_box(plane: Tensor, rows: BilinearAxis, cols: BilinearAxis, box: Box) -> Tensor:
-    """Output pixels ``box`` = (y0, y1, x0, x1) of bilinearly resizing (h, w) ``plane``."""
+    """Output pixels ``box`` = (y0, y1, x0, x1) of bilinearly resizing (h, w) ``plane``.
+
+    Args:
+        plane (Tensor): (h, w) float source plane (one class of a view); not modified.
+        rows (BilinearAxis): Sampling of its rows onto the output height.
+        cols (BilinearAxis): Sampling of its columns onto the output width.
+        box (tuple): (y0, y1, x0, x1) in output pixels, ends exclusive.
+
+    Returns:
+        Tensor: (y1 - y0, x1 - x0) resampled values, on ``plane``'s device.
+    """
     y0, y1, x0, x1 = box
     r0, r1 = int(rows.low_host[y0]), int(rows.high_host[y1 - 1]) + 1
     crop = plane[r0:r1]  # the source rows the box reads
@@ -98,7 +128,14 @@ def resize_box(plane: Tensor, rows: BilinearAxis, cols: BilinearAxis, box: Box) 
 
 def cell_boxes(positive: Tensor) -> Tensor:
     """Per class of (C, h, w) bool: [top, bottom, left, right] (inclusive) on the
-    device, -1s when the class has no cell."""
+    device, -1s when the class has no cell.
+
+    Args:
+        positive (Tensor): (C, h, w) bool, the cells that may pass.
+
+    Returns:
+        Tensor: (C, 4) int64 boxes on ``positive``'s device.
+    """
     rows_any = positive.any(dim=2).to(torch.uint8)
     cols_any = positive.any(dim=1).to(torch.uint8)
     empty = rows_any.amax(dim=1) == 0
@@ -140,7 +177,14 @@ class ViewStack:
         self.views: List[Tensor] = []
 
     def add(self, logits: Tensor) -> 'ViewStack':
-        """Append one view's (C, h, w) logits (kept as float32)."""
+        """Append one view's (C, h, w) logits (kept as float32).
+
+        Args:
+            logits (Tensor): (C, h, w) logits, test-time transforms already undone.
+
+        Returns:
+            ViewStack: This stack, for chaining.
+        """
         self.views.append(logits.float())
         return self
 
@@ -153,20 +197,45 @@ class ViewStack:
         return self.views[0].device
 
     def axes(self, view: Tensor) -> Tuple[BilinearAxis, BilinearAxis]:
-        """Row and column sampling of ``view`` onto the original size."""
+        """Row and column sampling of ``view`` onto the original size.
+
+        Args:
+            view (Tensor): (C, h, w) logits of one view.
+
+        Returns:
+            tuple[BilinearAxis, BilinearAxis]: The row and the column axis.
+        """
         (height, width), (out_h, out_w) = view.shape[-2:], self.size
         return (bilinear_axis(height, out_h, self.align_corners, view.device),
                 bilinear_axis(width, out_w, self.align_corners, view.device))
 
     def cell_boxes(self, thresholds: Tensor) -> List[Tensor]:
-        """Per view, (C, 4) boxes of the cells where the stack may pass ``thresholds``."""
+        """Per view, (C, 4) boxes of the cells where the stack may pass ``thresholds``.
+
+        Args:
+            thresholds (Tensor): (C, 1, 1) probability thresholds of the merged
+                value; a 'vote' stack uses its own vote thresholds instead.
+
+        Returns:
+            list[Tensor]: Per view, :func:`cell_boxes` ((C, 4), on the device).
+        """
         if self.space == 'vote':  # a 0/1 value passes where the votes do
             thresholds = self.vote_thresholds
         cut = torch.logit(thresholds.to(self.device).reshape(-1, 1, 1)) - LOGIT_MARGIN
         return [cell_boxes(view > cut) for view in self.views]
 
     def output_boxes(self, cells: Sequence[Sequence[Sequence[int]]]) -> List[List[Box]]:
-        """Per view and class, the original-size box that the cell boxes reach (or None)."""
+        """Per view and class, the original-size box that the cell boxes reach (or None).
+
+        Args:
+            cells (Sequence[Sequence[Sequence[int]]]): Per view, the C
+                [top, bottom, left, right] cell boxes of :meth:`cell_boxes` as host
+                lists (-1s: no cell).
+
+        Returns:
+            list[list[tuple | None]]: Per view and class, (y0, y1, x0, x1), ends
+            exclusive.
+        """
         out = []
         for view, boxes in zip(self.views, cells):
             rows, cols = self.axes(view)
@@ -180,7 +249,16 @@ class ViewStack:
         return out
 
     def values(self, c: int, box: Box) -> Tensor:
-        """The stack's merged value of class ``c`` on original-size ``box``."""
+        """The stack's merged value of class ``c`` on original-size ``box``.
+
+        Args:
+            c (int): Class index.
+            box (tuple): (y0, y1, x0, x1) at the original size, ends exclusive.
+
+        Returns:
+            Tensor: (y1 - y0, x1 - x0) float32 value of the stack's ``space``
+            (a probability, or 0/1 for 'vote').
+        """
         total = None
         for view in self.views:
             rows, cols = self.axes(view)
@@ -206,8 +284,10 @@ class ViewStack:
         Args:
             total (Tensor, optional): Running (C, H, W) float32 sum; None starts one.
             weight (float | Tensor): Scalar or (C, 1, 1) per-class weight.
+
+        Returns:
+            Tensor: ``total``, updated in place (a new (C, H, W) tensor when None).
         """
-        from .original_size import add_upsampled, add_votes
         count = len(self.views)
         if self.space == 'prob':
             share = weight.float() / count if torch.is_tensor(weight) else weight / count
@@ -235,14 +315,6 @@ def _add_weighted(total: Optional[Tensor], value: Tensor, weight: Weight) -> Ten
     if total is None:
         return value.mul_(weights)
     return total.addcmul_(value.to(total.device), weights.to(total.device))
-
-
-def _union(boxes: Sequence[Optional[Box]]) -> Optional[Box]:
-    boxes = [b for b in boxes if b is not None and b[0] < b[1] and b[2] < b[3]]
-    if not boxes:
-        return None
-    return (min(b[0] for b in boxes), max(b[1] for b in boxes),
-            min(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def _class_weights(weight: Weight, num_classes: int) -> List[float]:
@@ -307,7 +379,7 @@ def _merge_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight],
     masks = MASK_BUFFERS.zeros((num_classes, ) + size, device)
     limits = thresholds.flatten().tolist()
     for c in range(num_classes):
-        box = _union([view[c] for boxes in out_boxes for view in boxes])
+        box = box_union(view[c] for boxes in out_boxes for view in boxes)
         if box is None:
             continue
         total = None
@@ -337,9 +409,39 @@ def _weight_sums(weights: Sequence[Weight], num_classes: int) -> List[float]:
     return [float(total)] * num_classes
 
 
+def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: Tensor,
+                           align_corners: bool) -> Tensor:
+    """``sigmoid(resize(logits)) > threshold`` per class without the full float tensor.
+
+    One model, one view: :func:`merge_masks` of a single-view stack, so each class is
+    resampled only on the box of cells near passing (any scale factor), with full-size
+    source coordinates.
+
+    Args:
+        logits (Tensor): (C, h, w) logits.
+        out_size (Sequence[int]): (H, W) original size.
+        thresholds (Tensor): (C, 1, 1) probability thresholds.
+        align_corners (bool): As used by the model.
+
+    Returns:
+        Tensor: (C, H, W) bool mask.
+    """
+    stack = ViewStack(out_size, 'prob', align_corners).add(logits)
+    return merge_masks([stack], [1.0], thresholds)
+
+
 def dense_mean(stacks: Sequence[ViewStack], weights: Sequence[Weight]) -> Tensor:
     """The weighted mean of the stacks' values as a (C, H, W) float tensor at the
-    original size (the full-plane path: a dense CRF needs it)."""
+    original size (the full-plane path: a dense CRF needs it).
+
+    Args:
+        stacks (Sequence[ViewStack]): The terms (models), each with its views.
+        weights (Sequence[float | Tensor]): Per stack, a scalar or (C, 1, 1)
+            per-class weight.
+
+    Returns:
+        Tensor: (C, H, W) float32 weighted mean.
+    """
     total = None
     for stack, weight in zip(stacks, weights):
         total = stack.add_dense(total, weight)
@@ -363,6 +465,9 @@ def rule_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight], rule,
         rule (MaskRule): Thresholds, cleanup and CRF
             (:class:`~mmseg_ext.utils.postprocessing.mask_rule.MaskRule`).
         image (np.ndarray, optional): The (H, W) grey image, for a CRF.
+
+    Returns:
+        Tensor: (C, H, W) bool masks.
     """
     if rule.crf and all(stack.space != 'vote' for stack in stacks):
         return rule(dense_mean(stacks, weights), image)

@@ -1,7 +1,7 @@
 """Optional dense-CRF refinement of per-class probabilities (pydensecrf2)."""
 import numpy as np
 
-from ..masks.geometry import bounding_box
+from ..masks.boxes import bounding_box
 
 
 def _densecrf():
@@ -27,13 +27,23 @@ def dense_crf_masks(image: np.ndarray, probs: np.ndarray, min_prob: float = 0.05
         image (np.ndarray): (H, W) uint8 grey image at the original size.
         probs (np.ndarray): (C, H, W) float probabilities at the same size.
         min_prob (float): Probability that puts a pixel in the class's box.
-        margin (int): Pixels added around the box.
-        iterations (int): Mean-field iterations.
-        gaussian_sxy, gaussian_compat: Smoothness kernel.
-        bilateral_sxy, bilateral_srgb, bilateral_compat: Appearance kernel.
+            Defaults to 0.05.
+        margin (int): Pixels added around the box. Defaults to 8.
+        iterations (int): Mean-field iterations. Defaults to 5.
+        gaussian_sxy (float): Smoothness kernel: spatial standard deviation in pixels.
+            Defaults to 3.
+        gaussian_compat (float): Smoothness kernel: weight. Defaults to 3.
+        bilateral_sxy (float): Appearance kernel: spatial standard deviation in pixels.
+            Defaults to 20.
+        bilateral_srgb (float): Appearance kernel: grey-value standard deviation.
+            Defaults to 10.
+        bilateral_compat (float): Appearance kernel: weight. Defaults to 5.
 
     Returns:
         np.ndarray: (C, H, W) bool masks.
+
+    Raises:
+        ImportError: ``pydensecrf2`` is not installed.
     """
     dcrf, unary_from_softmax = _densecrf()
     masks = np.zeros(probs.shape, bool)

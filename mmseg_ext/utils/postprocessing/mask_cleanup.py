@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..masks.geometry import bounding_box
+from ..masks.boxes import bounding_box
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -55,7 +55,17 @@ def clean_mask(mask: np.ndarray, keep_largest: bool = False, min_area: int = 0,
 
 def clean_masks(masks: torch.Tensor, classes: Optional[list] = None, **options) -> torch.Tensor:
     """Apply :func:`clean_mask` with ``options`` to each (or the listed) class of
-    (C, H, W) masks."""
+    (C, H, W) masks.
+
+    Args:
+        masks (Tensor): (C, H, W) bool masks.
+        classes (list[int], optional): Indices of the classes to clean; None: all.
+        **options: Keyword arguments of :func:`clean_mask` (``keep_largest``,
+            ``min_area``, ``close_kernel``, ``fill_holes``).
+
+    Returns:
+        Tensor: The cleaned masks, a copy on ``masks``' device.
+    """
     out = masks.cpu().numpy().copy()
     for c in (range(out.shape[0]) if classes is None else classes):
         out[c] = clean_mask(out[c], **options)

@@ -6,7 +6,7 @@ model, the ensemble and two-stage tools and the threshold tuner all turn
 probabilities into masks through it.
 
 Thresholds come from, highest precedence first: an ensemble search result
-(``tools/ensemble.py --search-json``), a thresholds JSON (``--thresholds``),
+(``tools/predict.py --search-json``), a thresholds JSON (``--thresholds``),
 the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
 """
 from typing import Mapping, Optional, Sequence, Union
@@ -43,13 +43,26 @@ class MaskRule:
 
     @classmethod
     def from_test_cfg(cls, test_cfg: Optional[Mapping]) -> 'MaskRule':
-        """The rule a model's ``test_cfg`` describes."""
+        """The rule a model's ``test_cfg`` describes.
+
+        Args:
+            test_cfg (Mapping, optional): A model's ``test_cfg``; its :attr:`KEYS` are read,
+                others ignored. None: all defaults.
+        """
         test_cfg = test_cfg or {}
         return cls(test_cfg.get('threshold', 0.5), test_cfg.get('cleanup'),
                    bool(test_cfg.get('crf', False)))
 
     def thresholds(self, num_classes: int, device=None) -> torch.Tensor:
-        """(C, 1, 1) float32 thresholds."""
+        """(C, 1, 1) float32 thresholds.
+
+        Args:
+            num_classes (int): Number of classes C.
+            device (torch.device | str, optional): Device of the result.
+
+        Raises:
+            ValueError: A threshold list of another length than C.
+        """
         values = torch.as_tensor(self.threshold, dtype=torch.float32, device=device).flatten()
         if values.numel() == 1:
             values = values.expand(num_classes)
@@ -59,7 +72,15 @@ class MaskRule:
 
     def finish(self, masks: torch.Tensor) -> torch.Tensor:
         """Apply ``cleanup`` to (C, H, W) masks thresholded elsewhere (e.g. in logit
-        space, or by vote)."""
+        space, or by vote).
+
+        Args:
+            masks (Tensor): (C, H, W) bool masks.
+
+        Returns:
+            Tensor: The cleaned masks on the same device (``masks`` itself without
+            ``cleanup``).
+        """
         return clean_masks(masks, **self.cleanup) if self.cleanup else masks
 
     def __call__(self, probs: torch.Tensor, image: Optional[np.ndarray] = None) -> torch.Tensor:
@@ -69,6 +90,10 @@ class MaskRule:
             probs (Tensor): Probabilities at the image's original size.
             image (np.ndarray, optional): The (H, W) uint8 grey X-ray
                 (:func:`~mmseg_ext.utils.fileio.xray_io.read_xray`); needed for ``crf``.
+
+        Raises:
+            ValueError: ``crf`` without ``image``, or a threshold list of another length
+                than the number of classes.
         """
         if self.crf:
             from .dense_crf import dense_crf_masks
@@ -85,7 +110,8 @@ def mask_rule_for(base: Union['MaskRule', Mapping, None],
                   crf: Optional[bool] = None) -> MaskRule:
     """A copy of ``base`` (a rule, or a model's ``test_cfg``), with thresholds overridden in
     order of precedence: ``search_thresholds`` (an ensemble search result), then
-    ``json_thresholds`` (:func:`load_thresholds` of ``--thresholds``), then the base's
+    ``json_thresholds`` (:func:`~mmseg_ext.utils.formats.thresholds_json.load_thresholds`
+    of ``--thresholds``), then the base's
     threshold, then 0.5; ``crf`` overrides the base's ``crf`` when given. The one owner of
     that order: ``tools/test.py`` and ``tools/predict.py`` both ask it.
 

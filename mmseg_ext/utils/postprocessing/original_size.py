@@ -1,20 +1,17 @@
-"""From test-size logits to the original image size, a few classes at a time (torch only:
+"""From test-size logits to full original-size planes, a few classes at a time (torch only:
 the PyTorch segmentors and the exported models of :mod:`mmseg_ext.deploy` share it).
 
 :func:`add_upsampled` adds a model's upsampled probabilities (or logits) and
 :func:`add_votes` its threshold votes into a running (C, H, W) sum: the
-full-plane path, for a dense CRF and the tools that need probabilities.
-:func:`upsample_and_threshold` gives one model's masks without the full-size
-float tensor; merges of views and members go through
-:mod:`~mmseg_ext.utils.postprocessing.box_merge`.
+full-plane path, for a dense CRF and the tools that need probabilities. Masks
+without the full-size float tensor (one view, many views, many members) come
+from :mod:`~mmseg_ext.utils.postprocessing.box_merge`.
 """
 from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from .box_merge import ViewStack, merge_masks
 
 # Full-size planes made at a time by add_upsampled: 4 (64 MB at 2048²) runs at 0.84-0.92 s
 # for 29 classes from 256², where one plane at a time takes 1.22-1.28 s and all 29 at once
@@ -40,6 +37,9 @@ def add_upsampled(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
 
     Returns:
         Tensor: ``total``, updated in place.
+
+    Raises:
+        ValueError: ``space`` not 'prob' or 'logit'.
     """
     if space not in ('prob', 'logit'):
         raise ValueError(f"space must be 'prob' or 'logit' (votes: add_votes), got {space!r}")
@@ -97,24 +97,3 @@ def _add_planes(total: Optional[Tensor], logits: Tensor, size: Sequence[int],
         else:
             total[group].addcmul_(planes, weights[group])
     return total
-
-
-def upsample_and_threshold(logits: Tensor, out_size: Sequence[int], thresholds: Tensor,
-                           align_corners: bool) -> Tensor:
-    """``sigmoid(resize(logits)) > threshold`` per class without the full float tensor.
-
-    One model, one view: :func:`~mmseg_ext.utils.postprocessing.box_merge.merge_masks`
-    of a single-view stack, so each class is resampled only on the box of
-    cells near passing (any scale factor), with full-size source coordinates.
-
-    Args:
-        logits (Tensor): (C, h, w) logits.
-        out_size (Sequence[int]): (H, W) original size.
-        thresholds (Tensor): (C, 1, 1) probability thresholds.
-        align_corners (bool): As used by the model.
-
-    Returns:
-        Tensor: (C, H, W) bool mask.
-    """
-    stack = ViewStack(out_size, 'prob', align_corners).add(logits)
-    return merge_masks([stack], [1.0], thresholds)

@@ -9,12 +9,22 @@ from ..masks.geometry import rotation_matrix
 
 
 def padding_of(meta: dict) -> List[int]:
-    """(left, right, top, bottom) padding that the data preprocessor added."""
+    """(left, right, top, bottom) padding that the data preprocessor added.
+
+    Args:
+        meta (dict): A sample's metainfo: its ``img_padding_size`` (or ``padding_size``);
+            no padding when it has neither.
+    """
     return list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
 
 
 def unrotate(logits: Tensor, angle: float) -> Tensor:
-    """Undo ``RotateView(angle)`` on (1, C, H, W) logits (bilinear, border values)."""
+    """Undo ``RotateView(angle)`` on (1, C, H, W) logits (bilinear, border values).
+
+    Args:
+        logits (Tensor): (1, C, H, W) logits of the rotated view, padding removed.
+        angle (float): The view's rotation in degrees, counter-clockwise.
+    """
     height, width = logits.shape[-2:]
     forward = torch.eye(3, dtype=torch.float64)
     forward[:2] = torch.from_numpy(rotation_matrix(height, width, angle))
@@ -31,7 +41,18 @@ def unrotate(logits: Tensor, angle: float) -> Tensor:
 def undo_test_transforms(logits: Tensor, meta: dict) -> Tensor:
     """Undo on (1, C, H, W) logits what the test pipeline did to the image: the
     preprocessor's padding, a ``RotateView`` rotation, ``RandomFlip``'s flip and
-    ``HandSideNormalize``'s."""
+    ``HandSideNormalize``'s.
+
+    Args:
+        logits (Tensor): (1, C, H, W) logits at the network's (padded) input size.
+        meta (dict): The sample's metainfo: ``img_padding_size`` (or ``padding_size``),
+            ``rotate_angle``, ``flip`` with ``flip_direction``, and ``hand_flip``, where
+            the pipeline set them.
+
+    Returns:
+        Tensor: (1, C, h, w) logits aligned with the resized image before its rotation
+        and flips, padding removed.
+    """
     height, width = logits.shape[-2:]
     left, right, top, bottom = padding_of(meta)
     logits = logits[..., top:height - bottom, left:width - right]

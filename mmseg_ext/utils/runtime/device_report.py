@@ -2,7 +2,7 @@
 
 ``python -m mmseg_ext.utils.runtime.device_report`` prints it (``tools/setup.sh`` does
 after installing). :func:`check_expected_device` is what ``tools/train.py``,
-``tools/test.py`` and ``tools/ensemble.py`` call before building a model: a
+``tools/test.py`` and ``tools/predict.py`` call before building a model: a
 config made for a GPU (``expected_device = 'cuda'``) stops there, with the
 reason and the remedy, when CUDA cannot run this torch's kernels.
 """

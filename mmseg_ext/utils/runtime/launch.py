@@ -1,7 +1,7 @@
 """Helpers shared by the tools: arguments, config reading, launchers."""
 import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.config import Config
@@ -120,6 +120,27 @@ def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config
         data[key] = value
     apply_data_options(cfg, **{k: v for k, v in data.items() if v is not None})
     return cfg
+
+
+def build_model(config: Union[str, Config], checkpoint: Optional[str] = None,
+                device: Optional[str] = None,
+                cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """A segmentor in eval mode (``model.cfg``: its config); mmseg's ``init_model`` builds it
+    in the config's default scope.
+
+    Args:
+        config (str | Config): Config file, or a config already read.
+        checkpoint (str, optional): Checkpoint file (loaded with weights_only);
+            None keeps the initial weights.
+        device (str, optional): Defaults to 'cuda' when available, else 'cpu'.
+        cfg_options (dict, optional): ``--cfg-options``; for a config file, data keys act
+            as the data flags (:func:`read_config`).
+    """
+    from mmseg.apis import init_model
+    if isinstance(config, str):
+        config, cfg_options = read_config(config, cfg_options), None
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    return init_model(config, checkpoint, device=device, cfg_options=cfg_options)
 
 
 def predicted_classes(cfg: Config, loader: str = 'test_dataloader') -> list:

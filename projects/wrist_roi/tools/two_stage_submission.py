@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from mmseg_ext.apis import EnsembleMember
+from mmseg_ext.apis import CheckpointMember
 from mmseg_ext.apis.ensemble import ensemble_masks
 from mmseg_ext.apis.member import parse_member
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
@@ -37,7 +37,7 @@ def refine(stage1_masks: torch.Tensor, crop_probs: torch.Tensor, box, rule: Mask
     return replace_carpals(stage1_masks, rule(crop_probs, crop_image), box)
 
 
-def crop_masks(stage2: EnsembleMember, img_path: str, rule: MaskRule, box,
+def crop_masks(stage2: CheckpointMember, img_path: str, rule: MaskRule, box,
                image: Optional[np.ndarray] = None) -> torch.Tensor:
     """Stage 2's (8, h, w) masks of the crop ``box`` = (y0, y1, x0, x1) of the image
     (``image``: its grey pixels, for a CRF)."""
@@ -73,9 +73,9 @@ def main() -> None:
         if spec.kind != 'checkpoint':
             parser.error(f'{flag} {spec}: takes CONFIG.py:CKPT')
         spec.check_files(flag)
-    stage1 = EnsembleMember(first.path, first.checkpoint, device=args.device)
-    stage2 = EnsembleMember(second.path, second.checkpoint, device=args.device,
-                            pipeline=STAGE2_PIPELINE)
+    stage1 = CheckpointMember(first.path, first.checkpoint, device=args.device)
+    stage2 = CheckpointMember(second.path, second.checkpoint, device=args.device,
+                              pipeline=STAGE2_PIPELINE)
     rule1, rule2 = stage1.mask_rule, stage2.mask_rule
     start, refined = time.time(), 0
     with SubmissionWriter(args.submission, HAND_BONE_CLASSES) as writer:

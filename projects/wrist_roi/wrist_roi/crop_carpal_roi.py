@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmseg_ext.utils.class_names import CARPAL_CLASSES, HAND_BONE_CLASSES
-from mmseg_ext.utils.masks.geometry import bounding_box
+from mmseg_ext.utils.masks.boxes import bounding_box
 
 CARPAL_START = HAND_BONE_CLASSES.index(CARPAL_CLASSES[0])  # bit of the first carpal
 

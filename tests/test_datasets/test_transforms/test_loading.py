@@ -136,7 +136,8 @@ def test_polygon_past_the_border_is_clipped_like_fill_poly():
     results = LoadHandBoneAnnotations()(dict(ori_shape=(96, 96), gt_polygons=[(3, points)],
                                              seg_map_path='x.json'))
     reference = np.zeros((96, 96), np.uint8)
-    cv2.fillPoly(reference, [np.rint(points).astype(np.int32)], 1)  # the seed's loader
+    # The loader of boostcampaitech8/pro-cv-semanticsegmentation-cv-11:
+    cv2.fillPoly(reference, [np.rint(points).astype(np.int32)], 1)
     assert reference.sum() > 1000
     assert (((results['gt_seg_map'] >> 3) & 1) == reference).all()
 

@@ -2,10 +2,10 @@ import numpy as np
 
 from mmseg_ext.datasets.phantoms import render_hand
 from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
-from mmseg_ext.evaluation.metrics.dice_metric import dice_from_counts
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.annotation_json import mask_to_polygons, masks_to_annotations
 from mmseg_ext.utils.masks.bitmask import unpack_bits
+from mmseg_ext.utils.masks.dice_counts import dice_from_counts
 
 
 def test_round_trip_through_polygons_keeps_masks():

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmseg_ext.utils.postprocessing.original_size import (add_upsampled, add_votes,
-                                                          upsample_and_threshold)
+from mmseg_ext.utils.postprocessing.box_merge import upsample_and_threshold
+from mmseg_ext.utils.postprocessing.original_size import add_upsampled, add_votes
 
 
 def _blobs(classes=5, size=(24, 20), seed=0):
