@@ -19,7 +19,7 @@ from typing import Iterator, List, Optional, Union
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PACKAGES = ('mmseg_ext/evaluation', 'mmseg_ext/apis', 'mmseg_ext/deploy',
-            'mmseg_ext/utils/postprocessing')
+            'mmseg_ext/utils/postprocessing', 'mmseg_ext/utils/masks')
 PUBLIC_DUNDERS = ('__init__', '__call__')
 # One parameter line of an Args section: ``name (type): text``, ``name: text``, ``*args``,
 # or several names sharing one text (``a, b (list): text``, as napoleon reads them).

@@ -15,6 +15,10 @@ def unpack_bits(bits: Array, num_classes: int) -> Array:
 
     One class at a time into the bool output: the only temporaries are one
     plane of ``bits``' own dtype (no (C, H, W) int64 array: 973 MB at 29 x 2048²).
+
+    Args:
+        bits (np.ndarray | Tensor): (..., H, W) integer map, bit ``c`` = class ``c``.
+        num_classes (int): Planes to unpack (bits 0 .. num_classes - 1).
     """
     if isinstance(bits, torch.Tensor):
         out = torch.empty(bits.shape[:-2] + (num_classes, ) + bits.shape[-2:],
@@ -31,6 +35,12 @@ def pack_bits(masks: Array) -> Array:
     """(..., C, H, W) bool/0-1 masks -> (..., H, W) int32 bit map (C <= 31).
 
     One class at a time into the int32 output: no (C, H, W) int64 temporary.
+
+    Args:
+        masks (np.ndarray | Tensor): (..., C, H, W) masks; nonzero is foreground.
+
+    Raises:
+        ValueError: More than 31 classes.
     """
     num_classes = masks.shape[-3]
     if num_classes > 31:

@@ -10,7 +10,11 @@ Plane = Union[np.ndarray, torch.Tensor]
 
 
 def as_bool_array(plane: Plane) -> np.ndarray:
-    """A mask (numpy or torch, any device, bool or 0/1) as a bool numpy array."""
+    """A mask (numpy or torch, any device, bool or 0/1) as a bool numpy array.
+
+    Args:
+        plane (np.ndarray | Tensor): The mask; bool arrays are returned as they are.
+    """
     if isinstance(plane, torch.Tensor):
         plane = plane.detach().cpu().numpy()
     plane = np.asarray(plane)

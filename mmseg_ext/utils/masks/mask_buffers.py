@@ -44,7 +44,12 @@ class MaskBuffers:
         self._lock = threading.Lock()
 
     def zeros(self, shape: Sequence[int], device: torch.device) -> Tensor:
-        """A zeroed bool tensor of ``shape`` on ``device``: a released buffer when one fits."""
+        """A zeroed bool tensor of ``shape`` on ``device``: a released buffer when one fits.
+
+        Args:
+            shape (Sequence[int]): The tensor's shape, e.g. (C, H, W).
+            device (torch.device): Where it lives; only CPU tensors are pooled.
+        """
         shape = tuple(int(v) for v in shape)
         device = torch.device(device)
         if device.type != 'cpu' or _USE_COUNT is None:

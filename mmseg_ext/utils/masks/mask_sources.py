@@ -15,7 +15,11 @@ from .boxes import Box, Plane, as_bool_array, bounding_box
 
 
 def padded(crop: np.ndarray) -> np.ndarray:
-    """A 0/1 crop as uint8 with one background pixel around it."""
+    """A 0/1 crop as uint8 with one background pixel around it.
+
+    Args:
+        crop (np.ndarray): (h, w) bool or 0/1 integer array.
+    """
     out = np.zeros((crop.shape[0] + 2, crop.shape[1] + 2), np.uint8)
     out[1:-1, 1:-1] = crop
     return out
