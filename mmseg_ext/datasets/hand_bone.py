@@ -1,7 +1,6 @@
 """The hand-bone X-ray dataset (29 overlapping classes)."""
 import inspect
 import logging
-import os
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -133,12 +132,14 @@ class HandBoneDataset(BaseSegDataset):
         if not self.test_mode:
             self._check_pairs(img_files, ann_dir)
         excluded = self._excluded()
-        img_files = [p for p in img_files
-                     if _strip_suffix(p) not in excluded and p.split(os.sep)[0] not in excluded]
         class_to_index = {name: i for i, name in enumerate(self.metainfo['classes'])}
         by_key = {_strip_suffix(p): p for p in img_files}
+        # Folds are assigned over every image, then exclusions removed: a loader with
+        # exclusions keeps the fold assignment of one without (no ID in train and val).
+        selected = [key for key in self._select_fold(sorted(by_key))
+                    if key not in excluded and key.split('/')[0] not in excluded]
         data_list, past_border_files, past_border = [], [], 0
-        for key in self._select_fold(sorted(by_key)):
+        for key in selected:
             info = dict(
                 img_path=osp.join(img_dir, by_key[key]),
                 image_name=osp.basename(by_key[key]),

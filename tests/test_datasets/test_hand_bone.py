@@ -70,6 +70,26 @@ def test_exclude_file(phantom_root, tmp_path):
     assert len(names) == 7 and not any('/ID000/' in n for n in names)
 
 
+def _groups(dataset):
+    return {dataset.get_data_info(i)['group'] for i in range(len(dataset))}
+
+
+def test_exclusions_on_one_loader_keep_the_folds(phantom_root, tmp_path):
+    """Folds are assigned before exclusions are removed: a train loader with exclusions
+    and a val loader without them never share an ID, and together hold every ID."""
+    root = osp.join(phantom_root, 'train')
+    every_id = set(os.listdir(osp.join(root, 'DCM')))
+    val_ids = _groups(_dataset(root, split='val', fold=0, num_folds=2))
+    assert val_ids and val_ids < every_id
+    for excluded in sorted(every_id - val_ids):  # each training ID in turn
+        exclude = tmp_path / f'{excluded}.txt'
+        exclude.write_text(excluded + '\n')
+        train_ids = _groups(_dataset(root, split='train', fold=0, num_folds=2,
+                                     exclude_file=str(exclude)))
+        assert not train_ids & val_ids
+        assert train_ids | val_ids | {excluded} == every_id
+
+
 @pytest.fixture
 def train_copy(phantom_root, tmp_path):
     root = tmp_path / 'train'

@@ -10,7 +10,7 @@ part of the run reads, naming the flag or dotted key to use.
 """
 import difflib
 import os.path as osp
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
@@ -126,3 +126,43 @@ def _set(cfg: Config, loaders, variable: str, value, field: Optional[str] = None
     cfg[variable] = value
     for dataset in _datasets(cfg, loaders):
         dataset[field or variable] = value
+
+
+def follow_max_iters(cfg: Config, written_for: Sequence[int] = ()) -> None:
+    """Move the schedule's end to ``train_cfg.max_iters`` where the config changed it.
+
+    ``end=max_iters`` is resolved when the schedule file is parsed, so a new
+    ``train_cfg.max_iters`` (``--cfg-options`` or a child config) would leave every
+    scheduler ending at the old value. Each scheduler that ended at a value the
+    schedule was written for (the config's top-level ``max_iters``, and
+    ``written_for``) ends at the new one; any other scheduler that would pass the new
+    end (a warm-up) is clipped to it, and one that would begin at or after it is
+    dropped (it could never act). ``cfg.max_iters`` becomes the new value.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        written_for (Sequence[int]): Other ``max_iters`` the schedule was written for
+            (``train_cfg.max_iters`` before ``--cfg-options`` were merged).
+    """
+    loop = cfg.get('train_cfg') or {}
+    if loop.get('max_iters') is None or cfg.get('param_scheduler') is None:
+        return
+    new_end = int(loop['max_iters'])
+    old_ends = {int(v) for v in (cfg.get('max_iters'), *written_for) if v is not None}
+    old_ends.discard(new_end)
+    if not old_ends:
+        return
+    schedulers = cfg.param_scheduler
+    single = not isinstance(schedulers, (list, tuple))
+    kept = []
+    for scheduler in [schedulers] if single else schedulers:
+        if scheduler.get('by_epoch', True) or scheduler.get('end') is None:
+            kept.append(scheduler)
+            continue
+        if int(scheduler['end']) in old_ends or int(scheduler['end']) > new_end:
+            scheduler['end'] = new_end
+        if int(scheduler.get('begin', 0)) < int(scheduler['end']):
+            kept.append(scheduler)
+    cfg.param_scheduler = kept[0] if single and kept else kept
+    if 'max_iters' in cfg:
+        cfg.max_iters = new_end

@@ -6,7 +6,8 @@ from typing import Optional, Union
 import torch
 from mmengine.config import Config
 
-from .config_options import DATA_FLAGS, ConfigOptionError, apply_data_options, split_cfg_options
+from .config_options import (DATA_FLAGS, ConfigOptionError, apply_data_options, follow_max_iters,
+                             split_cfg_options)
 
 
 def prepare_launcher(cfg: Config, launcher: str) -> None:
@@ -96,7 +97,9 @@ def data_flags(args, training: bool = True) -> dict:
 
 
 def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config:
-    """A config with ``--cfg-options`` merged and data roots/folds set on every loader.
+    """A config with ``--cfg-options`` merged, the schedule's end following a changed
+    ``train_cfg.max_iters`` (:func:`follow_max_iters`) and data roots/folds set on every
+    loader.
 
     Args:
         path (str): Config file.
@@ -110,8 +113,10 @@ def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config
         raise FileNotFoundError(f'{path}: no such config file')
     cfg = Config.fromfile(path)
     from_options, merge = split_cfg_options(cfg, cfg_options)
+    written_for = (cfg.get('train_cfg') or {}).get('max_iters')
     if merge:
         cfg.merge_from_dict(merge)
+    follow_max_iters(cfg, [written_for] if written_for is not None else [])
     for key, value in from_options.items():
         given = data.get(key)
         if given is not None and str(given) != str(value):

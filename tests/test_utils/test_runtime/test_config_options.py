@@ -77,6 +77,7 @@ def test_top_level_variables_are_not_silently_ignored(key):
         read_config(osp.join(REPO_ROOT, CONFIGS[0]), {'data_rot': 'x'})
 
 
+@pytest.mark.slow
 def test_train_and_test_tools_stop_before_work_naming_the_flag(tmp_path):
     config = CONFIGS[1]
     for args in (['--data-root', str(tmp_path)],
@@ -103,3 +104,32 @@ def test_predicted_classes_follow_the_config():
                                  'hrnet_w18_carpal_roi_phantom_cpu.py'))
     assert predicted_classes(wrist) == ['Trapezium', 'Trapezoid', 'Capitate', 'Hamate',
                                         'Scaphoid', 'Lunate', 'Triquetrum', 'Pisiform']
+
+
+def _schedule(cfg):
+    return [(s['type'], s.get('begin', 0), s['end']) for s in cfg.param_scheduler]
+
+
+W18 = osp.join(REPO_ROOT, 'configs/hrnet/hrnet_w18_hand.py')
+
+
+def test_changed_max_iters_moves_the_schedule_end():
+    assert _schedule(read_config(W18)) == [('LinearLR', 0, 500),
+                                           ('CosineAnnealingLR', 500, 20000)]
+    longer = read_config(W18, {'train_cfg.max_iters': 40000})
+    assert _schedule(longer) == [('LinearLR', 0, 500), ('CosineAnnealingLR', 500, 40000)]
+    assert longer.max_iters == 40000
+    # A smoke run: the warm-up is clipped to the new end, the cosine could never act.
+    smoke = read_config(W18, {'train_cfg.max_iters': 12})
+    assert _schedule(smoke) == [('LinearLR', 0, 12)]
+
+
+def test_child_config_max_iters_moves_the_schedule_end(tmp_path):
+    child = tmp_path / 'child.py'
+    child.write_text(f"_base_ = ['{W18}']\ntrain_cfg = dict(max_iters=30000)\n")
+    assert _schedule(read_config(str(child))) == [('LinearLR', 0, 500),
+                                                  ('CosineAnnealingLR', 500, 30000)]
+    own = tmp_path / 'own.py'  # a child that sets its own schedule keeps it
+    own.write_text(f"_base_ = ['{W18}']\ntrain_cfg = dict(max_iters=30000)\nparam_scheduler = ["
+                   "dict(type='PolyLR', by_epoch=False, begin=0, end=30000)]\n")
+    assert _schedule(read_config(str(own))) == [('PolyLR', 0, 30000)]
