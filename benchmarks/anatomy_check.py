@@ -14,79 +14,13 @@ import argparse
 import os.path as osp
 import time
 
-import cv2
 import numpy as np
 
-from mmseg_ext.datasets.phantoms import render_hand
-from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
+from mmseg_ext.datasets.phantom_faults import FAULTS, inject_fault, phantom_masks
 from mmseg_ext.evaluation.anatomy import AnatomyPriors, check_masks, mask_features
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.rle import rle_decode, rle_encode_batch
 from mmseg_ext.utils.masks.bitmask import unpack_bits
-from mmseg_ext.utils.masks.geometry import bounding_box
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-FAULTS = ('drop', 'split', 'blob', 'swap', 'shrink', 'grow')
-
-
-def phantom_masks(size: int, rng: np.random.Generator) -> np.ndarray:
-    _, bones = render_hand(size, rng, left=bool(rng.integers(2)))
-    polygons = [(HAND_BONE_CLASSES.index(k), v) for k, v in bones.items()]
-    return unpack_bits(rasterize_bitmask(polygons, (size, size)), len(HAND_BONE_CLASSES))
-
-
-def _rescale(mask: np.ndarray, area_factor: float) -> np.ndarray:
-    ys, xs = np.nonzero(mask)
-    centre = (float(xs.mean()), float(ys.mean()))
-    matrix = cv2.getRotationMatrix2D(centre, 0, float(np.sqrt(area_factor)))
-    out = cv2.warpAffine(mask.astype(np.uint8), matrix, mask.shape[::-1], flags=cv2.INTER_NEAREST)
-    return out.astype(bool)
-
-
-def _split(mask: np.ndarray) -> np.ndarray:
-    y0, y1, x0, x1 = bounding_box(mask)
-    out = mask.copy()
-    if y1 - y0 >= x1 - x0:
-        mid, band = (y0 + y1) // 2, max(2, (y1 - y0) // 10)
-        out[mid - band // 2:mid + band - band // 2] = False
-    else:
-        mid, band = (x0 + x1) // 2, max(2, (x1 - x0) // 10)
-        out[:, mid - band // 2:mid + band - band // 2] = False
-    return out
-
-
-def _blob(masks: np.ndarray, c: int, rng: np.random.Generator) -> np.ndarray:
-    """A disc of the class's area on the hand, at least 3 class sides from the class."""
-    out = masks[c].copy()
-    side = np.sqrt(out.sum())
-    cy, cx = np.argwhere(out).mean(axis=0)
-    hand = np.argwhere(masks.any(axis=0))
-    for _ in range(100):
-        y, x = hand[rng.integers(len(hand))]
-        if np.hypot(y - cy, x - cx) > 3 * side:
-            break
-    cv2.circle(out.view(np.uint8), (int(x), int(y)), max(2, int(side / np.sqrt(np.pi))), 1, -1)
-    return out
-
-
-def inject(masks: np.ndarray, fault: str, rng: np.random.Generator) -> tuple:
-    """(faulty masks, indices of the affected classes)."""
-    out = masks.copy()
-    c = int(rng.integers(len(masks)))
-    if fault == 'drop':
-        out[c] = False
-    elif fault == 'split':
-        out[c] = _split(masks[c])
-    elif fault == 'blob':
-        out[c] = _blob(masks, c, rng)
-    elif fault == 'swap':
-        d = int(rng.choice([k for k in range(len(masks)) if k != c]))
-        out[c], out[d] = masks[d], masks[c]
-        return out, (c, d)
-    else:
-        out[c] = _rescale(masks[c], 0.6 if fault == 'shrink' else 1.4)
-    return out, (c, )
 
 
 def speed(priors: AnatomyPriors, rng: np.random.Generator, repeats: int = 5) -> tuple:
@@ -117,7 +51,7 @@ def model_correlation(config: str, checkpoint: str, priors: AnatomyPriors, image
     from mmseg_ext.apis import init_model_and_dataset
     from mmseg_ext.datasets.phantoms import make_phantoms
     from mmseg_ext.evaluation.anatomy import findings_score
-    from mmseg_ext.evaluation.metrics.dice_metric import dice_counts, dice_from_counts
+    from mmseg_ext.utils.masks.dice_counts import dice_counts, dice_from_counts
     init_default_scope('mmseg')
     root = tempfile.mkdtemp()
     make_phantoms(root, num_ids=images // 2, size=size, seed=seed, num_test_ids=1)
@@ -161,7 +95,7 @@ def main() -> None:
         masks = phantom_masks(args.size, rng)
         clean_flagged += bool(check_masks(masks, priors))
         fault = FAULTS[i % len(FAULTS)]
-        faulty, affected = inject(masks, fault, rng)
+        faulty, affected = inject_fault(masks, fault, rng)
         names = {HAND_BONE_CLASSES[c] for c in affected}
         tried[fault] += 1
         found[fault] += any(f.class_name in names for f in check_masks(faulty, priors))

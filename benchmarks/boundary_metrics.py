@@ -1,6 +1,6 @@
-"""Boundary metrics of 29 classes at 2048²: ours against MONAI, side by side in one run.
+"""Boundary metrics of 29 classes at 2048²: ours against MONAI, and their cost in validation.
 
-The masks are a phantom hand's 29 bones (ground truth) and a perturbed copy
+monai: the masks are a phantom hand's 29 bones (ground truth) and a perturbed copy
 (prediction): bones shifted by a few pixels, dilated, eroded, one with a
 spur, one missed and one hallucinated. Ours: one
 ``boundary_metrics(pred, gt)`` call (HD, HD95, ASSD, NSD together). MONAI:
@@ -10,9 +10,20 @@ spur, one missed and one hallucinated. Ours: one
 once: they take seconds), and MONAI's HD95 call alone. The finite values of
 both are compared too.
 
-    python benchmarks/boundary_metrics.py [--size 2048] [--repeats 3]
+validation: the demo HRNet (random weights; its val pipeline: 256 input, masks at the
+original size) validates phantom images: per image, loading and rasterising, ``val_step``
+and ``DiceMetric.process`` (the validation pass as configured), then
+``BoundaryMetric.process`` on the same outputs. Random weights predict arbitrary masks, so
+the metric is also timed with the ground truth as the prediction (masks shaped like a
+trained model's).
+
+    python benchmarks/boundary_metrics.py [--parts monai validation] [--size 2048]
+        [--repeats 3] [--images 2]
 """
 import argparse
+import os.path as osp
+import shutil
+import tempfile
 import time
 import warnings
 
@@ -20,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from benchmarks.common import best_of
+from benchmarks.common import DEMO_CONFIG, best_of
 
 
 def phantom_pair(size: int, seed: int = 0):
@@ -81,12 +92,8 @@ def monai_hd95(pred: np.ndarray, gt: np.ndarray) -> torch.Tensor:
                                           include_background=True, percentile=95)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--size', type=int, default=2048)
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--tolerance', type=float, default=2.0)
-    args = parser.parse_args()
+def against_monai(args: argparse.Namespace) -> None:
+    """Ours and MONAI on the same masks: values compared, seconds per image."""
     import monai
 
     from mmseg_ext.evaluation.boundary import BOUNDARY_KEYS, boundary_metrics
@@ -111,6 +118,85 @@ def main() -> None:
           f'{t_monai / t_ours:.1f}x')
     print(f'MONAI (HD95 alone, one call): {t_hd95:.3f} s per image; ratio '
           f'{t_hd95 / t_ours:.1f}x')
+
+
+def validation_steps(data_root: str, pipeline: list, count: int):
+    """``count`` validation steps over the images of ``data_root`` (in turn): each step's
+    collated batch and the model's outputs (the demo HRNet, random weights), with the
+    seconds of loading, ``val_step`` and ``DiceMetric.process``."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import MODELS
+
+    from mmseg_ext.datasets import HandBoneDataset
+    from mmseg_ext.evaluation import DiceMetric
+    model = MODELS.build(Config.fromfile(DEMO_CONFIG).model).eval()
+    dataset = HandBoneDataset(data_root=data_root, pipeline=pipeline)
+    dice = DiceMetric()
+    dice.dataset_meta = dataset.metainfo
+    for i in range(count):
+        start = time.perf_counter()
+        batch = pseudo_collate([dataset[i % len(dataset)]])
+        with torch.no_grad():
+            outputs = [o.to_dict() for o in model.val_step(batch)]
+        dice.process(batch, outputs)
+        yield batch, outputs, time.perf_counter() - start
+
+
+def in_validation(args: argparse.Namespace) -> None:
+    """Seconds of ``BoundaryMetric.process`` beside the validation step it joins."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmseg_ext.datasets.phantoms import make_phantoms
+    from mmseg_ext.evaluation import BoundaryMetric
+    from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+    from mmseg_ext.utils.masks.bitmask import unpack_bits
+    init_default_scope('mmseg')
+    tmp = tempfile.mkdtemp(prefix='boundary_validation_')
+    try:
+        make_phantoms(tmp, num_ids=(args.images + 1) // 2, size=args.size, seed=0,
+                      num_test_ids=0)
+        boundary = BoundaryMetric()
+        boundary.dataset_meta = {'classes': HAND_BONE_CLASSES}
+        base, extra, extra_gt = [], [], []
+        steps = validation_steps(osp.join(tmp, 'train'), Config.fromfile(DEMO_CONFIG)
+                                 .val_pipeline, args.images + 1)  # the first is a warm-up
+        for i, (batch, outputs, seconds) in enumerate(steps):
+            t_model = best_of(lambda: boundary.process(batch, outputs), 1)
+            bits = outputs[0]['gt_sem_seg']['data']
+            as_gt = dict(outputs[0], pred_sem_seg=dict(data=unpack_bits(bits[0], 29)))
+            t_gt = best_of(lambda: boundary.process(batch, [as_gt]), 1)
+            if i:
+                base.append(seconds)
+                extra.append(t_model)
+                extra_gt.append(t_gt)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    mean = lambda v: sum(v) / len(v)  # noqa: E731
+    print(f'{len(base)} images of {args.size}x{args.size}, torch threads '
+          f'{torch.get_num_threads()}')
+    print(f'validation step (load, val_step, DiceMetric): {mean(base):.2f} s per image')
+    print(f'BoundaryMetric.process, model output: {mean(extra):.3f} s per image '
+          f'({100 * mean(extra) / mean(base):.1f} % of the validation step)')
+    print(f'BoundaryMetric.process, ground truth as prediction: {mean(extra_gt):.3f} s per '
+          f'image ({100 * mean(extra_gt) / mean(base):.1f} %)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--parts', nargs='+', default=['monai', 'validation'],
+                        choices=['monai', 'validation'])
+    parser.add_argument('--size', type=int, default=2048)
+    parser.add_argument('--repeats', type=int, default=3, help='monai: timed calls of ours')
+    parser.add_argument('--tolerance', type=float, default=2.0, help='monai: NSD tolerance')
+    parser.add_argument('--images', type=int, default=2, help='validation: timed images')
+    args = parser.parse_args()
+    if 'monai' in args.parts:
+        against_monai(args)
+    if 'validation' in args.parts:
+        in_validation(args)
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@ For each config (HRNet-W18 and W48 by default, random weights, the same weights
 on every backend), each image goes read -> the model's pre-processing ->
 network -> the members' test-size logits merged per class on the boxes where
 they can pass the threshold (``ensemble_masks``) -> ``MaskRule`` -> RLE rows,
-through the ensemble member interface (``views``): ``EnsembleMember``
+through the ensemble member interface (``views``): ``CheckpointMember``
 (PyTorch, the config's pipeline) and ``ExportedMember`` (the exported ONNX on
 ONNX Runtime, OpenVINO float32 and OpenVINO at its default precision).
 PyTorch's ``tools/test.py`` path (``test_step``: masks thresholded without
@@ -28,18 +28,10 @@ import time
 import numpy as np
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from benchmarks.common import ROOT, random_checkpoint
 
 DEFAULT_CONFIGS = ['configs/hrnet/hrnet_w18_hand.py', 'configs/hrnet/hrnet_w48_hand.py']
 MIN_DICE = 0.999
-
-
-def random_checkpoint(config: str, path: str, seed: int = 0) -> None:
-    """Save the config's model with seeded random weights (what the backends share)."""
-    from mmseg_ext.deploy.export import load_segmentor
-    torch.manual_seed(seed)
-    model, _ = load_segmentor(config, None)
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
 
 
 class TestStepPath:
@@ -69,7 +61,7 @@ def flipped(member):
 
 def build_rows(config: str, work: str, threads: int, tta: bool) -> dict:
     """name -> (callable img_path -> (C, H, W) masks, precision)."""
-    from mmseg_ext.apis import EnsembleMember, ensemble_masks
+    from mmseg_ext.apis import CheckpointMember, ensemble_masks
     from mmseg_ext.deploy.export import export_onnx
     from mmseg_ext.deploy.onnx_member import ExportedMember
     stem = osp.join(work, osp.splitext(osp.basename(config))[0])
@@ -81,7 +73,7 @@ def build_rows(config: str, work: str, threads: int, tta: bool) -> dict:
         print(f'exported {onnx_path} in {time.time() - start:.0f} s, dynamic axes '
               f'{result.dynamic_axes}, max abs logit difference {result.max_abs_diff:.2g}',
               flush=True)
-    torch_member = EnsembleMember(config, ckpt, device='cpu')
+    torch_member = CheckpointMember(config, ckpt, device='cpu')
     members = {'PyTorch eager': [torch_member] + ([flipped(torch_member)] if tta else [])}
     rule = torch_member.mask_rule
     for name, backend, precision in (('ONNX Runtime', 'onnxruntime', 'f32'),
@@ -91,8 +83,8 @@ def build_rows(config: str, work: str, threads: int, tta: bool) -> dict:
                                         precision=precision)]
     rows = {}
     for name, group in members.items():
-        runner = getattr(group[0], 'runner', None)
-        precision = runner.precision if runner else 'f32'
+        session = getattr(group[0], 'session', None)
+        precision = session.precision if session else 'f32'
         rows[name] = (lambda p, g=group: ensemble_masks(g, p, rule), precision)
     if not tta:
         rows['PyTorch eager, tools/test.py path'] = (TestStepPath(torch_member).masks, 'f32')
@@ -101,9 +93,8 @@ def build_rows(config: str, work: str, threads: int, tta: bool) -> dict:
 
 def dice(a: torch.Tensor, b: torch.Tensor) -> float:
     """Smallest per-class Dice of two (C, H, W) masks (empty vs empty = 1)."""
-    inter = (a & b).flatten(1).sum(1).double()
-    total = (a.flatten(1).sum(1) + b.flatten(1).sum(1)).double()
-    return float(torch.where(total == 0, 1.0, 2 * inter / total.clamp_min(1)).min())
+    from mmseg_ext.utils.masks.dice_counts import dice_counts, dice_from_counts
+    return float(dice_from_counts(dice_counts(a, b)).min())
 
 
 def measure(config: str, images: list, work: str, threads: int, tta: bool) -> list:

@@ -4,28 +4,25 @@ For each config: seconds per training iteration (the config's own train
 pipeline on 2048² phantoms -> 1024 input, batch 2, forward + backward +
 AdamW step) and seconds per test image (2048² image, the config's test
 pipeline, prediction upsampled to 2048², threshold, RLE). Each measurement
-runs in a fresh process; its peak RSS is reported, and on a GPU also
-``torch.cuda.max_memory_allocated``. Random weights: speed and memory do
+runs in a fresh process; its peak RSS (``benchmarks.common.run_measured``) is
+reported, and on a GPU also ``torch.cuda.max_memory_allocated``. Random weights: speed and memory do
 not depend on them.
 
     python benchmarks/fullsize.py [--configs C ...] [--iters 2] [--images 3]
 """
 import argparse
-import json
 import os.path as osp
-import resource
 import tempfile
 import time
 
-from benchmarks.common import run_child
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from benchmarks.common import ROOT, report, run_child
 
 DEFAULT_CONFIGS = ['configs/hrnet/hrnet_w18_hand.py', 'configs/hrnet/hrnet_w48_hand.py',
                    'configs/smp/deeplabv3plus_r50_hand.py']
 
 
 def _build(config: str, device: str):
+    """The config and its model (random weights) on ``device``."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
@@ -97,14 +94,13 @@ def measure_test(config: str, data_root: str, images: int, device: str) -> float
 
 
 def child(mode: str, config: str, data_root: str, count: int, device: str) -> None:
+    """One measurement (``mode`` 'train' or 'test') in this process."""
     import torch
     measure = measure_train if mode == 'train' else measure_test
-    seconds = measure(config, data_root, count, device)
-    result = dict(seconds=seconds,
-                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result = dict(seconds=measure(config, data_root, count, device))
     if device.startswith('cuda'):
         result['cuda_max_allocated_mb'] = torch.cuda.max_memory_allocated() / 2**20
-    print('RESULT ' + json.dumps(result))
+    report(**result)
 
 
 def main() -> None:

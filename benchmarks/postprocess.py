@@ -1,9 +1,10 @@
 """Per-image post-processing: 29 logits -> 2048² masks -> RLE -> CSV rows.
 
-Ours: ``MultiLabelSegmentorMixin.postprocess_result`` as used for submissions
-(no CRF: crop-wise upsample + threshold in logit space) and
-``rle_encode_batch``. Reference: the seed path, F.interpolate -> sigmoid ->
-> thr -> .cpu().numpy() -> per-class flatten/diff RLE. Also the RLE alone.
+Ours: ``upsample_and_threshold`` (what ``tools/test.py`` runs per image without a CRF:
+each class upsampled and thresholded only on its box) and ``rle_encode_batch``.
+Reference: the path of the team of boostcampaitech8/pro-cv-semanticsegmentation-cv-11,
+F.interpolate -> sigmoid -> > thr -> .cpu().numpy() -> per-class flatten/diff RLE. Also
+the RLE alone. The logits are bone-shaped (``benchmarks.common.bone_logits``).
 
     python benchmarks/postprocess.py [--low 512] [--size 2048] [--threads 2]
 """
@@ -13,16 +14,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import compare
+from benchmarks.common import bone_logits, compare
 from mmseg_ext.datasets.phantoms import render_hand
-from mmseg_ext.datasets.transforms.loading import rasterize_bitmask
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.rle import rle_encode_batch
-from mmseg_ext.utils.masks.bitmask import unpack_bits
-from mmseg_ext.utils.postprocessing.original_size import upsample_and_threshold
+from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
+from mmseg_ext.utils.postprocessing.box_merge import upsample_and_threshold
 
 
 def reference_rle(mask: np.ndarray) -> str:
+    """The reference team's RLE of one mask."""
     pixels = np.concatenate([[0], mask.flatten(), [0]])
     runs = np.where(pixels[1:] != pixels[:-1])[0] + 1
     runs[1::2] -= runs[::2]
@@ -30,15 +31,11 @@ def reference_rle(mask: np.ndarray) -> str:
 
 
 def phantom_logits(low: int, seed: int = 0) -> torch.Tensor:
-    """Logits shaped like a trained model's: +8 inside each bone, -8 outside,
-    smoothed, with noise (no exact ties at the threshold)."""
+    """(29, low, low) bone-shaped logits of a phantom hand."""
     _, bones = render_hand(low, np.random.default_rng(seed), left=False)
     bits = rasterize_bitmask([(HAND_BONE_CLASSES.index(k), v) for k, v in bones.items()],
                              (low, low))
-    masks = torch.from_numpy(unpack_bits(bits, 29)).float()
-    logits = masks * 16 - 8
-    logits = F.avg_pool2d(logits[None], 3, stride=1, padding=1, count_include_pad=False)[0]
-    return logits + torch.randn(logits.shape, generator=torch.Generator().manual_seed(seed)) * 0.5
+    return bone_logits(unpack_bits(bits, len(HAND_BONE_CLASSES)), seed)
 
 
 def main() -> None:
@@ -57,18 +54,18 @@ def main() -> None:
         masks = upsample_and_threshold(logits, size, thr, align_corners=False)
         return [('x.png', c, r) for c, r in zip(names, rle_encode_batch(masks))]
 
-    def seed():
+    def reference():
         up = F.interpolate(logits[None], size=size, mode='bilinear', align_corners=False)
         masks = (up.sigmoid() > 0.5)[0].cpu().numpy()
         return [('x.png', c, reference_rle(m)) for c, m in zip(names, masks)]
 
-    assert ours() == seed(), 'outputs differ'
-    full = compare(ours, seed, repeats=3)
+    assert ours() == reference(), 'outputs differ'
+    full = compare(ours, reference, repeats=3)
     masks = (F.interpolate(logits[None], size=size, mode='bilinear')[0] > 0).numpy()
     rle = compare(lambda: rle_encode_batch(masks), lambda: [reference_rle(m) for m in masks],
                   repeats=3)
     print(f'post-processing, {args.low}² logits -> {args.size}², 29 classes (identical rows):')
-    print(f'  ours {full["ours_s"] * 1000:.1f} ms, seed {full["reference_s"] * 1000:.1f} ms, '
+    print(f'  ours {full["ours_s"] * 1000:.1f} ms, reference {full["reference_s"] * 1000:.1f} ms, '
           f'speed-up {full["speedup"]:.1f}x (goal >= 5x)')
     print(f'RLE alone, 29 masks of {args.size}², {args.threads} torch thread(s):')
     print(f'  ours {rle["ours_s"] * 1000:.1f} ms, reference {rle["reference_s"] * 1000:.1f} ms, '

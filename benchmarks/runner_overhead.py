@@ -14,7 +14,7 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from benchmarks.common import DEMO_CONFIG
 
 
 class InMemory(Dataset):
@@ -46,7 +46,7 @@ def main() -> None:
     import mmseg_ext  # noqa: F401
     from mmseg_ext.datasets.phantoms import make_phantoms
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/demo/hrnet_w18_phantom_cpu.py'))
+    cfg = Config.fromfile(DEMO_CONFIG)
     data = tempfile.mkdtemp()
     make_phantoms(data, num_ids=4, size=512, seed=0, num_test_ids=0)
     dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=osp.join(data, 'train'),

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.anatomy_check import FAULTS, inject, phantom_masks
+from mmseg_ext.datasets.phantom_faults import FAULTS, inject_fault, phantom_masks
 from mmseg_ext.evaluation.anatomy import (AnatomyPriors, annotation_features, check_masks,
                                           findings_score, mask_features)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
@@ -36,7 +36,7 @@ def test_each_fault_kind_is_found_on_the_affected_class(priors, fault):
     rng = np.random.default_rng(FAULTS.index(fault))
     hits = 0
     for _ in range(6):
-        faulty, affected = inject(phantom_masks(SIZE, rng), fault, rng)
+        faulty, affected = inject_fault(phantom_masks(SIZE, rng), fault, rng)
         names = {HAND_BONE_CLASSES[c] for c in affected}
         findings = check_masks(faulty, priors)
         hits += any(f.class_name in names for f in findings)
