@@ -16,7 +16,32 @@ def test_expected_configs_exist():
     names = {osp.relpath(p, osp.join(REPO_ROOT, 'configs')) for p in CONFIGS}
     assert {'hrnet/hrnet_w18_hand.py', 'hrnet/hrnet_w48_hand.py', 'hrnet/hrnet_w18_ocr_hand.py',
             'smp/unetplusplus_r34_hand.py', 'smp/deeplabv3plus_r50_hand.py',
-            'demo/hrnet_w18_phantom_cpu.py'} <= names
+            'demo/hrnet_w18_phantom_cpu.py', 'hrnet/hrnet_w18_hand_2048.py',
+            'hrnet/hrnet_w48_hand_2048.py'} <= names
+
+
+def _resize_scales(pipeline):
+    """Every ``Resize`` scale of a pipeline, inside ``TestTimeAug`` too."""
+    scales = []
+    for step in pipeline:
+        if step['type'] == 'Resize':
+            scales.append(tuple(step['scale']))
+        for group in step.get('transforms', []):
+            scales += _resize_scales(group if isinstance(group, list) else [group])
+    return scales
+
+
+@pytest.mark.parametrize('name', ['hrnet_w18_hand_2048.py', 'hrnet_w48_hand_2048.py'])
+def test_2048_configs_run_every_pipeline_at_2048(name):
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'hrnet', name))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert _resize_scales(cfg[loader].dataset.pipeline) == [(2048, 2048)], loader
+    assert _resize_scales(cfg.tta_pipeline) == [(1536, 1536), (2048, 2048), (2560, 2560)]
+    base = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'hrnet', name.replace('_2048', '')))
+    assert cfg.model == base.model  # the same network as its 1024 config
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ours, theirs = cfg[loader].dataset.pipeline, base[loader].dataset.pipeline
+        assert [s['type'] for s in ours] == [s['type'] for s in theirs]
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.basename(p))
