@@ -56,6 +56,49 @@ def tiny_config(phantom_root: str, work_dir: str, max_iters: int = 2, scale=(64,
     return cfg
 
 
+def file_times(folder) -> dict:
+    """``{file name: modification time (ns)}`` of the files in ``folder``."""
+    import os
+    return {f: os.stat(osp.join(folder, f)).st_mtime_ns for f in os.listdir(folder)
+            if osp.isfile(osp.join(folder, f))}
+
+
+def kfold_config(phantom_root: str, folder, max_iters: int) -> str:
+    """The tiny config for ``tools/kfold.py``, dumped in ``folder`` (a ``pathlib.Path``): its
+    data roots point nowhere (only ``--data-root`` can work), a checkpoint every iteration
+    (2 kept), validation halfway and at the end, INFO log."""
+    cfg = tiny_config(phantom_root, str(folder / 'unused'), max_iters=max_iters)
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cfg[loader].dataset.data_root = '/nonexistent/train'
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+    cfg.train_cfg.val_interval = max_iters // 2
+    cfg.log_level = 'INFO'
+    path = str(folder / 'tiny.py')
+    cfg.dump(path)
+    return path
+
+
+# The test running now (tests/conftest.py sets it before each test's setup): its id and
+# whether it is marked ``slow``. Outside a test (a script importing this module) all is allowed.
+RUNNING = dict(nodeid=None, slow=True)
+
+
+def require_slow(what: str) -> None:
+    """Fail the running test unless it is marked ``slow``: it ``what`` (trains, or starts a
+    tool process), which ``pytest -m 'not slow'`` (the fast tier) must not do.
+
+    Args:
+        what (str): What the test does, for the message.
+    """
+    if not RUNNING['slow']:
+        import pytest
+        pytest.fail(f'{RUNNING["nodeid"]} {what} but is not marked slow: add '
+                    '@pytest.mark.slow (tests that train or start a process are slow; '
+                    "pytest -m 'not slow' is the fast tier, see tests/conftest.py)",
+                    pytrace=False)
+
+
 def run_tool(*args, env=None, extra_env=None, interpreter=None, cwd=REPO_ROOT, check=True,
              timeout=1200):
     """Run ``python tools/...`` (or ``bash tools/*.sh``) from the checkout; return the
@@ -76,6 +119,7 @@ def run_tool(*args, env=None, extra_env=None, interpreter=None, cwd=REPO_ROOT, c
     import os
     import subprocess
     import sys
+    require_slow(f'runs {" ".join(str(a) for a in args[:1])} in a process (run_tool)')
     environment = dict(env or os.environ)
     environment.update({k: str(v) for k, v in (extra_env or {}).items()})
     proc = subprocess.run([interpreter or sys.executable, *args], cwd=cwd, env=environment,
@@ -83,6 +127,57 @@ def run_tool(*args, env=None, extra_env=None, interpreter=None, cwd=REPO_ROOT, c
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
+
+
+# Runs in the child of run_tool_cases: each case through runpy as __main__, its output
+# captured; SystemExit and uncaught exceptions end the case as they would end the process.
+_CASES_CHILD = r'''
+import contextlib, io, json, runpy, sys, traceback
+results = []
+for script, *args in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = [script] + args
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(script, run_name='__main__')
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+            if exit.code is not None and not isinstance(exit.code, int):
+                print(exit.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results.append([code, out.getvalue(), err.getvalue()])
+sys.__stdout__.write('\nRUN_TOOL_CASES ' + json.dumps(results) + '\n')
+'''
+
+
+def run_tool_cases(*cases, env=None, cwd=REPO_ROOT, timeout=600) -> list:
+    """Run ``python SCRIPT ARGS...`` for each case ``[SCRIPT, ARGS...]`` in one process (the
+    imports paid once), each case as the script's ``__main__`` through ``runpy``: for
+    inputs a tool must refuse, where each case ends before any real work.
+
+    Args:
+        *cases (list): ``[script, arg, ...]`` of each run; the script relative to ``cwd``
+            or absolute.
+        env (dict, optional): Environment; defaults to this process's.
+        cwd (str): Working directory; defaults to the checkout.
+        timeout (int): Seconds for all the cases.
+
+    Returns:
+        list: One ``SimpleNamespace(returncode, stdout, stderr)`` per case, as the process
+        would have ended: ``sys.exit(message)`` prints the message on stderr (status 1), an
+        uncaught exception its traceback (status 1).
+    """
+    import json
+    from types import SimpleNamespace
+    proc = run_tool('-c', _CASES_CHILD, json.dumps([[str(a) for a in c] for c in cases]),
+                    env=env, cwd=cwd, timeout=timeout, check=False)
+    marker = [line for line in proc.stdout.splitlines() if line.startswith('RUN_TOOL_CASES ')]
+    assert proc.returncode == 0 and marker, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return [SimpleNamespace(returncode=code, stdout=out, stderr=err)
+            for code, out, err in json.loads(marker[-1][len('RUN_TOOL_CASES '):])]
 
 
 def box_vs_full_plane(members, image_paths, rule, weightings) -> tuple:

@@ -93,6 +93,7 @@ def test_paths_in_code_exist(doc):
     assert not missing, f'{doc} shows files that do not exist: {missing}'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('doc', DOC_FILES)
 def test_flags_are_in_the_tools_help(doc):
     commands = [c for span in code_spans(_read(doc)) for c in script_commands(span)
@@ -113,6 +114,7 @@ def test_flags_are_in_the_tools_help(doc):
     assert not no_parser, f'{doc} shows options for scripts without --help: {no_parser}'
 
 
+@pytest.mark.slow
 def test_cli_md_is_current():
     expected = _load_generator().render(REPO_ROOT, helps=_helps())
     path = osp.join(REPO_ROOT, GENERATED)

@@ -5,6 +5,7 @@ import runpy
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmcv.transforms import Compose
 
@@ -74,6 +75,7 @@ def _two_stage(phantom_root, stage1, stage2, out_csv, monkeypatch, capsys) -> in
     return int(re.search(r'two-stage: (\d+)/2 images refined', capsys.readouterr().out)[1])
 
 
+@pytest.mark.slow
 def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path, monkeypatch,
                                                 capsys):
     cfg = _small_stage2(phantom_root, str(tmp_path / 'stage2'))
@@ -102,6 +104,7 @@ def test_stage2_trains_and_two_stage_submission(phantom_root, tiny_run, tmp_path
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
+@pytest.mark.slow
 def test_two_stage_submission_with_a_crf_stage2(phantom_root, tiny_run, tmp_path, monkeypatch,
                                                 capsys):
     """A stage 2 with ``test_cfg.crf``: its dense CRF (a stand-in for pydensecrf2) gets the

@@ -1,12 +1,16 @@
-"""Two CPU processes (gloo) through tools/dist_*.sh: same Dice, byte-identical CSV."""
+"""Two CPU processes (gloo) through tools/dist_*.sh: the same parameters on both ranks after
+training; same Dice, byte-identical CSV."""
 import copy
-import os.path as osp
+import os
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config
 
-from tests.helpers import run_tool
+from tests.helpers import run_tool, tiny_config
+
+pytestmark = pytest.mark.slow  # tiny_run and 2-process tools
 
 # tools/dist_*.sh run $PYTHON; one thread per process (equal threads: same CSV bytes)
 DIST_ENV = dict(PYTHON=sys.executable, OMP_NUM_THREADS='1')
@@ -36,14 +40,72 @@ def _odd_labelled_test_config(config, tmp_path):
     return path
 
 
-def test_two_process_train(tiny_run, tmp_path):
-    config, _ = tiny_run
+# A hook, imported by each rank (custom_imports), that saves the rank's parameters before
+# and after training, and the images it trained on.
+RANK_PARAMS_PROBE = '''
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RankParamsProbe(Hook):
+    images = []
+
+    def _save(self, runner, when):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        torch.save(dict(params={k: v.detach().clone() for k, v in model.named_parameters()},
+                        images=list(self.images)),
+                   f'{runner.work_dir}/params_{when}_rank{get_rank()}.pth')
+
+    def before_train(self, runner):
+        self._save(runner, 'before')
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.images += [sample.img_path for sample in data_batch['data_samples']]
+
+    def after_train(self, runner):
+        self._save(runner, 'after')
+'''
+
+
+def test_two_process_train_keeps_the_ranks_parameters_equal(phantom_root, tmp_path):
+    """DDP starts both ranks from the same weights and averages their gradients: after the
+    same 3 steps, each rank on other images, both ranks hold the same parameters (which
+    moved), and the checkpoint rank 0 writes holds them."""
+    (tmp_path / 'rank_params_probe.py').write_text(RANK_PARAMS_PROBE)
+    work = tmp_path / 'ddp'
+    cfg = tiny_config(phantom_root, str(work), max_iters=3)
+    cfg.train_cfg.val_interval = 1000
+    cfg.custom_imports = dict(imports=['mmseg_ext', 'rank_params_probe'],
+                              allow_failed_imports=False)
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(type='RankParamsProbe')]
+    config = str(tmp_path / 'ddp.py')
+    cfg.dump(config)
+    pythonpath = os.pathsep.join(p for p in (str(tmp_path), os.environ.get('PYTHONPATH')) if p)
     # sync_bn as in the full-size configs: gloo on a CPU trains without it (torch's
     # SyncBatchNorm raises for CPU tensors)
-    run_tool('tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path / 'ddp'),
-             '--cfg-options', 'train_cfg.max_iters=2', 'sync_bn=torch', interpreter='bash',
-             extra_env=dict(DIST_ENV, PORT=29611), timeout=900)
-    assert osp.isfile(tmp_path / 'ddp' / 'iter_2.pth')
+    run_tool('tools/dist_train.sh', config, '2', '--work-dir', str(work),
+             '--cfg-options', 'sync_bn=torch', interpreter='bash',
+             extra_env=dict(DIST_ENV, PORT=29611, PYTHONPATH=pythonpath), timeout=900)
+    saved = {(when, rank): torch.load(work / f'params_{when}_rank{rank}.pth')
+             for when in ('before', 'after') for rank in (0, 1)}
+    images = [saved['after', rank]['images'] for rank in (0, 1)]
+    assert len(images[0]) == len(images[1]) == 3 * 2 and images[0] != images[1]
+    params = {key: value['params'] for key, value in saved.items()}
+    names = list(params['after', 0])
+    assert names and all(list(p) == names for p in params.values())
+    for name in names:
+        assert torch.equal(params['before', 0][name], params['before', 1][name]), name
+        assert torch.equal(params['after', 0][name], params['after', 1][name]), name
+    moved = [n for n in names if not torch.equal(params['before', 0][n], params['after', 0][n])]
+    assert len(moved) > len(names) // 2, f'training moved only {len(moved)} of {len(names)}'
+    checkpoint = torch.load(work / 'iter_3.pth', map_location='cpu', weights_only=False)
+    assert checkpoint['meta']['iter'] == 3
+    for name in names:
+        assert torch.equal(checkpoint['state_dict'][name], params['after', 0][name]), name
 
 
 def test_two_process_dice_and_submission_equal_one_process(tiny_run, tmp_path):

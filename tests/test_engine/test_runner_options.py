@@ -4,9 +4,12 @@ accumulation of our losses. The checks are on what the run leaves behind."""
 import os
 import os.path as osp
 
+import pytest
 import torch
 
 from tests.helpers import run_tool, tiny_config
+
+pytestmark = pytest.mark.slow  # trains through tools/train.py
 
 
 def _train(cfg, tmp_path, *extra):

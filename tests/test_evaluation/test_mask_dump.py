@@ -2,11 +2,14 @@
 import os.path as osp
 
 import numpy as np
+import pytest
 
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.mask_file import load_mask_file
 from mmseg_ext.utils.formats.submission import read_submission_masks
 from tests.helpers import run_tool
+
+pytestmark = pytest.mark.slow  # tiny_run and a tools/test.py process
 
 
 def test_tools_test_out_equals_submission(tiny_run, phantom_root, tmp_path):

@@ -60,6 +60,7 @@ def _sample(cfg, path):
     return pseudo_collate([Compose(cfg.test_pipeline)(dict(img_path=path))])
 
 
+@pytest.mark.slow
 def test_add_probs_is_the_full_size_sigmoid_added_with_weights(phantom_root, tmp_path,
                                                                tiny_run):
     cfg, model, images = _model_and_images(phantom_root, tmp_path, tiny_run)
@@ -78,6 +79,7 @@ def test_add_probs_is_the_full_size_sigmoid_added_with_weights(phantom_root, tmp
     assert torch.allclose(total, expected * (1 + weights), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_test_step_masks_are_the_rule_of_the_probabilities_applied_once(
         phantom_root, tmp_path, tiny_run, rule_calls):
     cfg, model, images = _model_and_images(phantom_root, tmp_path, tiny_run, cleanup=CLEANUP)
@@ -91,6 +93,7 @@ def test_test_step_masks_are_the_rule_of_the_probabilities_applied_once(
         assert torch.equal(out.pred_sem_seg.data, expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('merge', ['prob', 'logit', 'vote'])
 def test_tta_merges_views_then_applies_the_rule_once(phantom_root, tmp_path, tiny_run,
                                                      rule_calls, merge):
@@ -127,6 +130,7 @@ def test_tta_merges_views_then_applies_the_rule_once(phantom_root, tmp_path, tin
         assert differ < 1e-4, f'{merge}: {differ:.2e} of the pixels differ'
 
 
+@pytest.mark.slow
 def test_tta_with_crf_runs_one_crf_per_image(phantom_root, tmp_path, tiny_run, crf_calls,
                                              rule_calls):
     cfg, model, images = _model_and_images(phantom_root, tmp_path, tiny_run, crf=True)
@@ -138,16 +142,17 @@ def test_tta_with_crf_runs_one_crf_per_image(phantom_root, tmp_path, tiny_run, c
     assert len(crf_calls) == len(rule_calls) == len(images)
 
 
+@pytest.mark.slow
 def test_ensemble_tool_applies_the_rule_once_per_image(phantom_root, tmp_path, tiny_run,
                                                        rule_calls, crf_calls, monkeypatch):
     config, ckpt = tiny_run
     images = sorted(glob.glob(osp.join(phantom_root, 'test', 'DCM', '*', '*.png')))
     out = str(tmp_path / 'ens.csv')
     monkeypatch.setattr(sys, 'argv', [
-        'ensemble.py', '--model', f'{config}:{ckpt}', '--model', f'{config}:{ckpt}:2',
+        'predict.py', '--model', f'{config}:{ckpt}', '--model', f'{config}:{ckpt}:2',
         '--image-root', osp.join(phantom_root, 'test', 'DCM'), '--submission', out,
         '--device', 'cpu', '--crf'])
-    runpy.run_path(osp.join(REPO_ROOT, 'tools', 'ensemble.py'), run_name='__main__')
+    runpy.run_path(osp.join(REPO_ROOT, 'tools', 'predict.py'), run_name='__main__')
     assert osp.getsize(out) > 0
     assert len(crf_calls) == len(rule_calls) == len(images)
 

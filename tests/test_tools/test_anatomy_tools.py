@@ -5,12 +5,15 @@ import json
 import os.path as osp
 
 import cv2
+import pytest
 
 from mmseg_ext.datasets import HandBoneDataset
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.submission import SubmissionWriter
 from mmseg_ext.utils.masks.bitmask import rasterize_bitmask, unpack_bits
 from tests.helpers import run_tool
+
+pytestmark = pytest.mark.slow  # tool processes
 
 
 def _annotated_masks(data_root, index):
@@ -21,16 +24,24 @@ def _annotated_masks(data_root, index):
     return info['img_path'], unpack_bits(bits, len(HAND_BONE_CLASSES)).astype(bool)
 
 
-def test_priors_check_gallery_and_pseudo_label_filter(phantom_root, tmp_path):
+@pytest.fixture(scope='module')
+def priors(phantom_root, tmp_path_factory):
+    """``tools/analysis_tools/anatomy_priors.py`` on the training phantoms: (the priors JSON,
+    the tool's stdout)."""
+    out = str(tmp_path_factory.mktemp('priors') / 'priors.json')
+    proc = run_tool('tools/analysis_tools/anatomy_priors.py', '--data-root',
+                    osp.join(phantom_root, 'train'), '--out', out)
+    return out, proc.stdout
+
+
+def test_priors_check_gallery_and_pseudo_label_filter(phantom_root, priors, tmp_path):
     """A submission of two training phantoms: one exactly as annotated (kept), one with
     its Radius erased (flagged 'missing': the Radius is in every annotation). The
     checker flags only the second and draws it; the pseudo-labeller writes only the
     first, with the classes of its masks, unless --max-score lets the flagged one pass.
     """
     train_root = osp.join(phantom_root, 'train')
-    priors = str(tmp_path / 'priors.json')
-    out = run_tool('tools/analysis_tools/anatomy_priors.py', '--data-root', train_root, '--out',
-                   priors).stdout
+    priors, out = priors
     assert 'from 10 annotated images' in out
 
     kept_path, kept_masks = _annotated_masks(train_root, 0)
@@ -83,14 +94,10 @@ def test_priors_check_gallery_and_pseudo_label_filter(phantom_root, tmp_path):
         assert 'Radius' not in {a['label'] for a in json.load(f)['annotations']}
 
 
-def test_visualize_titles_legend_errors_and_findings(phantom_root, tiny_run, tmp_path):
+def test_visualize_titles_legend_errors_and_findings(tiny_run, priors, tmp_path):
     config, ckpt = tiny_run
-    priors = str(tmp_path / 'priors.json')
-    run_tool('tools/analysis_tools/anatomy_priors.py', '--data-root',
-             osp.join(phantom_root, 'train'),
-             '--out', priors)
     run_tool('tools/analysis_tools/visualize.py', config, ckpt, '--out-dir',
-             str(tmp_path / 'vis'), '--num', '1', '--priors', priors)
+             str(tmp_path / 'vis'), '--num', '1', '--priors', priors[0])
     [figure] = glob.glob(str(tmp_path / 'vis' / '*.png'))
     image = cv2.imread(figure)
     # three 128 px panels (ground truth, prediction, errors) under title bars, and a legend

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 
@@ -13,6 +15,7 @@ def _clean_env() -> dict:
     return {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
 
 
+@pytest.mark.slow
 def test_any_folder_imports_the_checkout_before_the_installed_copy(tmp_path):
     code = ('import mmseg_ext, projects, benchmarks, site; '
             'print(mmseg_ext.__file__); print(projects.__file__); print(benchmarks.__file__)')
@@ -23,6 +26,7 @@ def test_any_folder_imports_the_checkout_before_the_installed_copy(tmp_path):
         assert osp.realpath(line).startswith(osp.realpath(REPO_ROOT) + os.sep), line
 
 
+@pytest.mark.slow
 def test_tools_run_from_another_folder_without_pythonpath(tmp_path):
     for script in ('tools/analysis_tools/check_submission.py',
                    'projects/wrist_roi/tools/two_stage_submission.py'):

@@ -11,8 +11,10 @@ import os.path as osp
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.helpers import run_tool
+from tests.helpers import run_tool, run_tool_cases
 from tests.standin_devices import standin_env
+
+pytestmark = pytest.mark.slow  # tool processes on stand-in machines
 
 FULL_SIZE = osp.join(REPO_ROOT, 'configs', 'hrnet', 'hrnet_w18_hand.py')
 REASONS = {
@@ -36,22 +38,24 @@ def _commands(tmp_path, phantom_root):
         'train': ['tools/train.py', FULL_SIZE, '--work-dir', str(tmp_path / 'work')],
         'test': ['tools/test.py', FULL_SIZE, str(checkpoint), '--work-dir',
                  str(tmp_path / 'work'), '--submission', str(tmp_path / 'out.csv')],
-        'ensemble': ['tools/ensemble.py', '--model', f'{FULL_SIZE}:{checkpoint}',
-                     '--image-root', osp.join(phantom_root, 'test', 'DCM'),
-                     '--submission', str(tmp_path / 'out.csv')],
+        'predict': ['tools/predict.py', '--model', f'{FULL_SIZE}:{checkpoint}',
+                    '--image-root', osp.join(phantom_root, 'test', 'DCM'),
+                    '--submission', str(tmp_path / 'out.csv')],
     }
 
 
 @pytest.mark.parametrize('machine', sorted(REASONS))
-@pytest.mark.parametrize('tool', ['train', 'test', 'ensemble'])
-def test_gpu_config_stops_before_the_model(machine, tool, tmp_path, phantom_root):
-    proc = run_tool(*_commands(tmp_path, phantom_root)[tool], env=_env(machine, tmp_path),
-                    check=False, timeout=300)
-    assert proc.returncode != 0
-    assert 'This config is made for a GPU' in proc.stderr, proc.stderr[-3000:]
-    assert REASONS[machine] in proc.stderr
-    assert 'MMSEG_EXT_TORCH="torch==2.6.0 torchvision==0.21.0"' in proc.stderr
-    assert '--cfg-options expected_device=cpu' in proc.stderr
+def test_gpu_config_stops_before_the_model(machine, tmp_path, phantom_root):
+    """tools/train.py, test.py and predict.py, one after the other in one process on the
+    machine."""
+    commands = _commands(tmp_path, phantom_root)
+    procs = run_tool_cases(*commands.values(), env=_env(machine, tmp_path), timeout=300)
+    for tool, proc in zip(commands, procs):
+        assert proc.returncode != 0, tool
+        assert 'This config is made for a GPU' in proc.stderr, (tool, proc.stderr[-3000:])
+        assert REASONS[machine] in proc.stderr, tool
+        assert 'MMSEG_EXT_TORCH="torch==2.6.0 torchvision==0.21.0"' in proc.stderr, tool
+        assert '--cfg-options expected_device=cpu' in proc.stderr, tool
     # nothing was built or written: no work dir, no log, no CSV
     assert not (tmp_path / 'work').exists() and not (tmp_path / 'out.csv').exists()
 

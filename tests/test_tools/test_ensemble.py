@@ -5,10 +5,13 @@ import textwrap
 
 import cv2
 import numpy as np
+import pytest
 from mmengine.config import Config
 
 from mmseg_ext.utils.formats.submission import check_submission, read_submission_masks
 from tests.helpers import run_tool
+
+pytestmark = pytest.mark.slow  # tiny_run and tools/predict.py processes
 
 
 def _at_scale(config, scale, tmp_path):
@@ -23,9 +26,9 @@ def _at_scale(config, scale, tmp_path):
 
 
 def _ensemble(out_csv, image_root, *members, extra=(), env=None):
-    """``tools/ensemble.py`` of ``members`` (CONFIG:CKPT[:WEIGHT]) -> {image name: masks}."""
+    """``tools/predict.py`` of ``members`` (CONFIG:CKPT[:WEIGHT]) -> {image name: masks}."""
     args = [arg for member in members for arg in ('--model', member)]
-    run_tool('tools/ensemble.py', *args, '--image-root', image_root, '--submission',
+    run_tool('tools/predict.py', *args, '--image-root', image_root, '--submission',
              str(out_csv), *extra, env=env)
     return _masks(out_csv, image_root)
 
@@ -41,17 +44,23 @@ def _differing(a, b):
     return sum(int((a[name] != b[name]).sum()) for name in a)
 
 
-def test_single_member_equals_tools_test(tiny_run, phantom_root, tmp_path):
+@pytest.fixture(scope='module')
+def single_member(tiny_run, phantom_root, tmp_path_factory):
+    """``tools/predict.py --model CONFIG:CKPT`` of ``tiny_run``: the CSV (a ``Path``)."""
     config, ckpt = tiny_run
-    image_root = osp.join(phantom_root, 'test', 'DCM')
-    run_tool('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'test.csv'))
-    run_tool('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--image-root', image_root,
-             '--submission', str(tmp_path / 'ens.csv'))
-    assert (tmp_path / 'ens.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()
+    out = tmp_path_factory.mktemp('single_member') / 'single.csv'
+    run_tool('tools/predict.py', '--model', f'{config}:{ckpt}', '--image-root',
+             osp.join(phantom_root, 'test', 'DCM'), '--submission', str(out))
+    return out
 
 
-def test_weights_move_the_ensemble_from_one_member_to_the_other(tiny_run, phantom_root,
-                                                                tmp_path):
+def test_single_member_equals_tools_test(single_member, tiny_submission):
+    with open(tiny_submission[0], 'rb') as f:
+        assert single_member.read_bytes() == f.read()
+
+
+def test_weights_move_the_ensemble_from_one_member_to_the_other(tiny_run, single_member,
+                                                                phantom_root, tmp_path):
     """Two members that differ (one checkpoint tested at 64 and at 96 px).
 
     Weight 1:0 writes exactly member A's submission and 0:1 exactly B's; a
@@ -62,7 +71,7 @@ def test_weights_move_the_ensemble_from_one_member_to_the_other(tiny_run, phanto
     config, ckpt = tiny_run
     other = _at_scale(config, (96, 96), tmp_path)
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    a = _ensemble(tmp_path / 'a.csv', image_root, f'{config}:{ckpt}')
+    a = _masks(single_member, image_root)  # tools/predict.py --model CONFIG:CKPT
     b = _ensemble(tmp_path / 'b.csv', image_root, f'{other}:{ckpt}')
     assert _differing(a, b) > 100, 'the members must differ for weights to matter'
 
@@ -71,7 +80,7 @@ def test_weights_move_the_ensemble_from_one_member_to_the_other(tiny_run, phanto
         out = tmp_path / f'mix_{weight_a}.csv'
         mixes[weight_a] = _ensemble(out, image_root, f'{config}:{ckpt}:{weight_a}',
                                     f'{other}:{ckpt}:{1 - weight_a}')
-    assert (tmp_path / 'mix_1.0.csv').read_bytes() == (tmp_path / 'a.csv').read_bytes()
+    assert (tmp_path / 'mix_1.0.csv').read_bytes() == single_member.read_bytes()
     assert (tmp_path / 'mix_0.0.csv').read_bytes() == (tmp_path / 'b.csv').read_bytes()
     assert check_submission(str(tmp_path / 'mix_0.75.csv'), image_root)['rows'] == 58
 
@@ -137,7 +146,8 @@ def _standin_crf_env(tmp_path):
     return env
 
 
-def test_crf_refines_the_ensemble_masks_on_the_image(tiny_run, phantom_root, tmp_path):
+def test_crf_refines_the_ensemble_masks_on_the_image(tiny_run, single_member, phantom_root,
+                                                     tmp_path):
     """``--crf`` hands the ensemble's probabilities and the image to the dense CRF and
     writes its masks: with the stand-in CRF, exactly the plain masks on bright pixels.
 
@@ -147,11 +157,11 @@ def test_crf_refines_the_ensemble_masks_on_the_image(tiny_run, phantom_root, tmp
     config, ckpt = tiny_run
     image_root = osp.join(phantom_root, 'test', 'DCM')
     env = _standin_crf_env(tmp_path)
-    plain = _ensemble(tmp_path / 'plain.csv', image_root, f'{config}:{ckpt}', env=env)
+    plain = _masks(single_member, image_root)  # the same command without --crf
     crf = _ensemble(tmp_path / 'crf.csv', image_root, f'{config}:{ckpt}', extra=['--crf'],
                     env=env)
     assert check_submission(str(tmp_path / 'crf.csv'), image_root)['rows'] == 58
-    paths = {name: path for name, path, _ in read_submission_masks(str(tmp_path / 'plain.csv'),
+    paths = {name: path for name, path, _ in read_submission_masks(str(single_member),
                                                                    image_root)}
     trimmed = 0
     for name, masks in plain.items():
@@ -173,14 +183,15 @@ def test_search_weights_and_thresholds_then_ensemble(tiny_run, phantom_root, tmp
     searched = json.load(open(out_json))
     assert searched['val_mdice'] >= searched['val_mdice_equal_weights_0.5']
     assert all(sum(w) == 1.0 for w in searched['class_weights'].values())
-    run_tool('tools/ensemble.py', '--model', f'{config}:{ckpt}', '--model', f'{other}:{ckpt}',
+    run_tool('tools/predict.py', '--model', f'{config}:{ckpt}', '--model', f'{other}:{ckpt}',
              '--search-json', out_json, '--image-root', osp.join(phantom_root, 'test', 'DCM'),
              '--submission', str(tmp_path / 'ens.csv'))
     assert check_submission(str(tmp_path / 'ens.csv'),
                             osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
-def test_single_member_keeps_its_thresholds_and_cleanup(tiny_run, phantom_root, tmp_path):
+def test_single_member_keeps_its_thresholds_and_cleanup(tiny_run, tiny_submission,
+                                                        phantom_root, tmp_path):
     """The member's test_cfg threshold (per class) and cleanup apply to the ensemble too."""
     config, ckpt = tiny_run
     cfg = Config.fromfile(config)
@@ -189,9 +200,9 @@ def test_single_member_keeps_its_thresholds_and_cleanup(tiny_run, phantom_root, 
     tuned = str(tmp_path / 'tuned.py')
     cfg.dump(tuned)
     image_root = osp.join(phantom_root, 'test', 'DCM')
-    run_tool('tools/test.py', config, ckpt, '--submission', str(tmp_path / 'plain.csv'))
     run_tool('tools/test.py', tuned, ckpt, '--submission', str(tmp_path / 'test.csv'))
-    run_tool('tools/ensemble.py', '--model', f'{tuned}:{ckpt}', '--image-root', image_root,
+    run_tool('tools/predict.py', '--model', f'{tuned}:{ckpt}', '--image-root', image_root,
              '--submission', str(tmp_path / 'ens.csv'))
-    assert (tmp_path / 'test.csv').read_bytes() != (tmp_path / 'plain.csv').read_bytes()
+    with open(tiny_submission[0], 'rb') as f:  # tools/test.py CONFIG CKPT: plain settings
+        assert (tmp_path / 'test.csv').read_bytes() != f.read()
     assert (tmp_path / 'ens.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()

@@ -14,6 +14,8 @@ from tests.helpers import run_tool
 from tests.test_evaluation.test_submission_eval import (dataset_ground_truth, perturbed,
                                                         write_submission)
 
+pytestmark = pytest.mark.slow  # tools/evaluate.py processes
+
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
 

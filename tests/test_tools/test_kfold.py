@@ -1,66 +1,31 @@
 """tools/kfold.py as a user's week: data by flag, a kill during fold 1, the same command
 again (fold 0 untouched, fold 1 resumed), members.txt, side-by-side folds, bad input."""
 import csv
-import os
 import os.path as osp
-import signal
-import subprocess
-import sys
-import time
 
 import cv2
+import pytest
 
 from mmseg_ext.apis.member import read_members_file
-from mmseg_ext.utils.formats.fold_result import read_fold_result
-from tests.conftest import REPO_ROOT
-from tests.helpers import run_tool, tiny_config
+from tests.helpers import file_times, kfold_config, run_tool, run_tool_cases
+
+pytestmark = pytest.mark.slow  # tools/kfold.py trains folds
 
 
-def _config(phantom_root, tmp_path, max_iters):
-    """The tiny config with its data roots pointing nowhere: only --data-root can work."""
-    cfg = tiny_config(phantom_root, str(tmp_path / 'unused'), max_iters=max_iters)
-    for loader in ('train_dataloader', 'val_dataloader'):
-        cfg[loader].dataset.data_root = '/nonexistent/train'
-    cfg.default_hooks.checkpoint.interval = 1
-    cfg.default_hooks.checkpoint.max_keep_ckpts = 2
-    cfg.train_cfg.val_interval = max_iters // 2
-    cfg.log_level = 'INFO'
-    path = str(tmp_path / 'tiny.py')
-    cfg.dump(path)
-    return path
-
-
-def _files(folder):
-    return {f: os.stat(osp.join(folder, f)).st_mtime_ns for f in os.listdir(folder)
-            if osp.isfile(osp.join(folder, f))}
-
-
-def test_kill_during_fold_1_then_the_same_command_resumes(phantom_root, tmp_path):
-    config = _config(phantom_root, tmp_path, max_iters=8)
-    work = tmp_path / 'kf'
-    command = ['tools/kfold.py', config, '--data-root', osp.join(phantom_root, 'train'),
-               '--folds', '2', '--work-dir', str(work)]
-    proc = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 600
-    while not (work / 'fold1' / 'iter_3.pth').exists():
-        assert proc.poll() is None, proc.stdout.read()[-3000:]
-        assert time.time() < deadline, 'fold 1 did not reach iteration 3'
-        time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    first_output = proc.communicate()[0]
+def test_kill_during_fold_1_then_the_same_command_resumes(tiny_kfold):
+    """``tiny_kfold`` is this user's week: tools/kfold.py killed during fold 1, then the same
+    command again; a third time nothing trains."""
+    work = tiny_kfold.work_dir
+    first_output = tiny_kfold.killed_output
     assert '=== kfold: fold 1/2 (fold 0) training' in first_output
     assert '=== kfold: fold 0 finished: best mDice' in first_output
-    assert read_fold_result(str(work / 'fold0')) is not None
-    assert read_fold_result(str(work / 'fold1')) is None
-    fold0_before = _files(work / 'fold0')
+    assert tiny_kfold.fold_results_when_killed == (True, False)  # fold 0 finished, fold 1 not
 
-    again = run_tool(*command, timeout=900)
-    log = again.stdout + again.stderr
+    log = tiny_kfold.resumed_output
     assert 'fold 1/2 (fold 0) already finished' in log
     assert 'Auto resumed from the latest checkpoint' in log
     assert 'Iter(train) [1/8]' not in log and 'Iter(train) [8/8]' in log
-    assert _files(work / 'fold0') == fold0_before  # not retrained, nothing rewritten
+    assert file_times(work / 'fold0') == tiny_kfold.fold0_when_killed  # not retrained
     assert 'mean mDice over 2 of 2 folds' in log
 
     members = read_members_file(str(work / 'members.txt'))
@@ -73,12 +38,12 @@ def test_kill_during_fold_1_then_the_same_command_resumes(phantom_root, tmp_path
     for fold in (0, 1):
         assert cv2.imread(str(work / f'fold{fold}' / 'learning_curve.png')) is not None
 
-    third = run_tool(*command, timeout=300)  # everything done: nothing trains
+    third = run_tool(*tiny_kfold.command, timeout=300)  # everything done: nothing trains
     assert third.stdout.count('already finished') == 2 and 'Iter(train)' not in third.stdout
 
 
 def test_folds_side_by_side_and_only(phantom_root, tmp_path):
-    config = _config(phantom_root, tmp_path, max_iters=2)
+    config = kfold_config(phantom_root, tmp_path, max_iters=2)
     work = tmp_path / 'kf'
     proc = run_tool('tools/kfold.py', config, '--data-root', osp.join(phantom_root, 'train'),
                     '--folds', '3', '--only', '0,2', '--parallel', '2', '--work-dir', str(work),
@@ -93,7 +58,7 @@ def test_folds_side_by_side_and_only(phantom_root, tmp_path):
 
 
 def test_bad_input_stops_before_training(phantom_root, tmp_path):
-    config = _config(phantom_root, tmp_path, max_iters=2)
+    config = kfold_config(phantom_root, tmp_path, max_iters=2)
     root = osp.join(phantom_root, 'train')
     cases = [
         (['--data-root', root, '--folds', '2', '--only', '2'], '--only 2: folds must be within'),
@@ -103,8 +68,8 @@ def test_bad_input_stops_before_training(phantom_root, tmp_path):
         (['--data-root', root, '--cfg-options', 'fold=1'], 'use --only / --folds'),
         (['--data-root', root, '--cfg-options', 'img_scale=(1,1)'], "'img_scale' is a variable"),
     ]
-    for args, message in cases:
-        proc = run_tool('tools/kfold.py', config, *args, '--work-dir', str(tmp_path / 'kf'),
-                        check=False, timeout=120)
+    procs = run_tool_cases(*[['tools/kfold.py', config, *args, '--work-dir', tmp_path / 'kf']
+                             for args, _ in cases], timeout=300)  # one process
+    for (args, message), proc in zip(cases, procs):
         assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr[-2000:])
-        assert not (tmp_path / 'kf').exists()
+    assert not (tmp_path / 'kf').exists()

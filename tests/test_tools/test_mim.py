@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import tiny_config
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
@@ -45,6 +47,7 @@ def _mim(*args, cwd):
                           timeout=600)
 
 
+@pytest.mark.slow
 def test_installed_venv_keeps_pkg_resources():
     """openmim and mmcv's setup.py import pkg_resources (setuptools < 81)."""
     proc = subprocess.run([sys.executable, '-c', 'import pkg_resources, setuptools; '
@@ -53,6 +56,7 @@ def test_installed_venv_keeps_pkg_resources():
     assert int(proc.stdout.split('.')[0]) < 81
 
 
+@pytest.mark.slow
 def test_mim_run_train_help(tmp_path):
     # openmim's own --help handling only knows official codebases; '--' passes it on.
     proc = _mim('run', 'mmseg_ext', 'train', '--', '--help', cwd=tmp_path)
@@ -62,6 +66,7 @@ def test_mim_run_train_help(tmp_path):
     assert '--submission' in proc.stdout
 
 
+@pytest.mark.slow
 def test_mim_train_and_test_from_another_directory(phantom_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     config = str(tmp_path / 'tiny.py')
@@ -77,6 +82,7 @@ def test_mim_train_and_test_from_another_directory(phantom_root, tmp_path):
         assert sum(1 for _ in f) == 1 + 2 * 29
 
 
+@pytest.mark.slow
 def test_mim_search_lists_every_config(tmp_path):
     """model-index.yml and the per-folder metafiles reach the installed package."""
     import glob

@@ -2,13 +2,16 @@
 import glob
 import os.path as osp
 
+import pytest
 from mmengine.config import Config
 
 from mmseg_ext.apis.member import MemberSpec, write_members_file
 from mmseg_ext.utils.formats.mask_file import load_mask_file
 from mmseg_ext.utils.formats.submission import check_submission, read_submission_masks
 from tests.conftest import REPO_ROOT
-from tests.helpers import run_tool
+from tests.helpers import run_tool, run_tool_cases
+
+pytestmark = pytest.mark.slow  # tiny_run and tools/predict.py processes
 
 
 def _at_scale(config, scale, path):
@@ -44,13 +47,13 @@ def test_members_file_with_tta_writes_csv_masks_and_pictures(tiny_run, phantom_r
     assert len(glob.glob(str(out / 'pics' / '*.png'))) == 2
 
 
-def test_one_member_tta_equals_tools_test_tta(tiny_run, phantom_root, tmp_path):
+def test_one_member_tta_equals_tools_test_tta(tiny_run, tiny_tta_submission, phantom_root,
+                                              tmp_path):
     config, ckpt = tiny_run
-    run_tool('tools/test.py', config, ckpt, '--tta', '--submission', str(tmp_path / 'test.csv'),
-             '--work-dir', str(tmp_path / 'work'))
     run_tool('tools/predict.py', '--model', f'{config}:{ckpt}', '--tta', '--image-root',
              osp.join(phantom_root, 'test', 'DCM'), '--submission', str(tmp_path / 'pred.csv'))
-    assert (tmp_path / 'pred.csv').read_bytes() == (tmp_path / 'test.csv').read_bytes()
+    with open(tiny_tta_submission, 'rb') as f:
+        assert (tmp_path / 'pred.csv').read_bytes() == f.read()
 
 
 def test_bad_input_stops_before_any_model_loads(tiny_run, phantom_root, tmp_path):
@@ -65,8 +68,9 @@ def test_bad_input_stops_before_any_model_loads(tiny_run, phantom_root, tmp_path
          'absent.pth: no such file'),
         (['--model', 'weights.pth', '--submission', 'x.csv'], 'neither CONFIG.py:CKPT'),
     ]
-    for args, message in cases:
-        proc = run_tool(osp.join(REPO_ROOT, 'tools', 'predict.py'), *args, '--image-root',
-                        image_root, check=False, cwd=str(tmp_path), timeout=120)
+    procs = run_tool_cases(*[[osp.join(REPO_ROOT, 'tools', 'predict.py'), *args, '--image-root',
+                              image_root] for args, _ in cases], cwd=str(tmp_path),
+                           timeout=300)  # one process
+    for (args, message), proc in zip(cases, procs):
         assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr[-2000:])
     assert not glob.glob(str(tmp_path / 'x.csv*'))

@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.helpers import run_tool
 
+pytestmark = pytest.mark.slow  # tools/setup.sh processes
+
 FAKE_TORCH = '''import os
 __version__ = '2.14.1'
 

@@ -9,14 +9,16 @@ import pytest
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.formats.rle import rle_decode
 from mmseg_ext.utils.formats.submission import check_submission
-from tests.helpers import run_tool
+from tests.helpers import run_tool, run_tool_cases
+
+pytestmark = pytest.mark.slow  # tiny_run and tool processes
 
 
-def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_path):
+def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tiny_submission,
+                                                   tmp_path):
     config, ckpt = tiny_run
-    out_csv = str(tmp_path / 'sub' / 'submission.csv')
-    proc = run_tool('tools/test.py', config, ckpt, '--submission', out_csv)
-    assert 'SubmissionHook: wrote 58 rows for 2 images' in proc.stdout + proc.stderr
+    out_csv, log = tiny_submission
+    assert 'SubmissionHook: wrote 58 rows for 2 images' in log
 
     image_root = osp.join(phantom_root, 'test', 'DCM')
     assert check_submission(out_csv, image_root)['rows'] == 58
@@ -41,7 +43,7 @@ def test_train_test_submission_matches_model_masks(phantom_root, tiny_run, tmp_p
         assert all(r['image_name'] == osp.basename(path) for r in image_rows)
         decoded = np.stack([rle_decode(r['rle'], expected.shape[1:]) for r in image_rows])
         assert (decoded == expected).all()
-    assert not glob.glob(osp.join(tmp_path, 'sub', '*.tmp*'))
+    assert not glob.glob(osp.join(osp.dirname(out_csv), '*.tmp*'))
 
 
 def test_failed_run_leaves_no_csv(phantom_root, tiny_run, tmp_path):
@@ -77,41 +79,44 @@ def test_tune_thresholds_then_submit_with_them(tiny_run, phantom_root, tmp_path)
     assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
-@pytest.mark.parametrize('case,message', [
-    ('thresholds', "bad.json: unknown class(es) ['Femur']"),
-    ('csv_is_folder', 'is a folder'),
-    ('csv_under_file', 'cannot write the submission'),
-    ('missing_checkpoint', 'cannot read the checkpoint'),
-])
-def test_bad_inputs_fail_before_inference(tiny_run, tmp_path, case, message):
-    """Nothing is built (no work dir), nothing is written (no CSV)."""
+BAD_INPUTS = {
+    'thresholds': "bad.json: unknown class(es) ['Femur']",
+    'csv_is_folder': 'is a folder',
+    'csv_under_file': 'cannot write the submission',
+    'missing_checkpoint': 'cannot read the checkpoint',
+}
+
+
+def test_bad_inputs_fail_before_inference(tiny_run, tmp_path):
+    """Each bad input stops tools/test.py with its message; nothing is built (no work dir),
+    nothing is written (no CSV). The cases run in one process."""
     config, ckpt = tiny_run
     (tmp_path / 'bad.json').write_text('{"Radius": 0.4, "Femur": 0.5}')
     (tmp_path / 'a_file').write_text('')
     (tmp_path / 'folder.csv').mkdir()
-    out_csv = {'csv_is_folder': tmp_path / 'folder.csv',
-               'csv_under_file': tmp_path / 'a_file' / 'sub.csv'}.get(case, tmp_path / 'x.csv')
-    args = [config, str(tmp_path / 'none.pth') if case == 'missing_checkpoint' else ckpt,
-            '--submission', str(out_csv), '--work-dir', str(tmp_path / 'work')]
-    if case == 'thresholds':
-        args += ['--thresholds', str(tmp_path / 'bad.json')]
-    proc = run_tool('tools/test.py', *args, check=False, timeout=120)
-    assert proc.returncode != 0 and message in proc.stderr
+    cases = []
+    outputs = {'csv_is_folder': tmp_path / 'folder.csv',
+               'csv_under_file': tmp_path / 'a_file' / 'sub.csv'}
+    for case in BAD_INPUTS:
+        out_csv = outputs.get(case, tmp_path / 'x.csv')
+        args = [config, str(tmp_path / 'none.pth') if case == 'missing_checkpoint' else ckpt,
+                '--submission', str(out_csv), '--work-dir', str(tmp_path / 'work')]
+        if case == 'thresholds':
+            args += ['--thresholds', str(tmp_path / 'bad.json')]
+        cases.append(['tools/test.py', *args])
+    for (case, message), proc in zip(BAD_INPUTS.items(), run_tool_cases(*cases, timeout=300)):
+        assert proc.returncode != 0 and message in proc.stderr, (case, proc.stderr[-2000:])
     assert not (tmp_path / 'work').exists()
     assert not (tmp_path / 'x.csv').exists() and (tmp_path / 'folder.csv').is_dir()
 
 
-def test_tta_submission(tiny_run, phantom_root, tmp_path):
-    config, ckpt = tiny_run
-    out_csv = str(tmp_path / 'tta.csv')
-    run_tool('tools/test.py', config, ckpt, '--submission', out_csv, '--tta')
-    assert check_submission(out_csv, osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
+def test_tta_submission(tiny_tta_submission, phantom_root):
+    assert check_submission(tiny_tta_submission,
+                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
-def test_pseudo_labels_join_training(tiny_run, phantom_root, tmp_path):
-    config, ckpt = tiny_run
-    out_csv = str(tmp_path / 'sub.csv')
-    run_tool('tools/test.py', config, ckpt, '--submission', out_csv)
+def test_pseudo_labels_join_training(tiny_submission, phantom_root, tmp_path):
+    out_csv = tiny_submission[0]
     image_root = osp.join(phantom_root, 'test', 'DCM')
     out = run_tool('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'pseudo'),
                    '--min-area', '2')

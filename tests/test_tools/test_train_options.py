@@ -1,5 +1,9 @@
 """tools/train.py --auto-scale-lr: the learning rate follows the total batch."""
+import pytest
+
 from tests.helpers import run_tool, tiny_config
+
+pytestmark = pytest.mark.slow  # trains through tools/train.py
 
 
 def test_auto_scale_lr_scales_by_total_batch_over_base(phantom_root, tmp_path):

@@ -4,6 +4,7 @@ import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -48,6 +49,7 @@ def test_every_class_drawn_in_its_colour_and_overlaps_mixed(tmp_path):
     assert np.array_equal(panel[30, 30], [0, 0, 0])         # no class: the image itself
 
 
+@pytest.mark.slow
 def test_show_dir_draws_all_classes_with_only_test_images(tiny_run, phantom_root, tmp_path):
     """The stock hook read runner.iter (which builds the training dataloader) and painted
     class 0 only; ours works with no training data and draws every predicted class."""

@@ -20,6 +20,7 @@ class _Planted:
         return (os.mkdir, (self.marker, ))
 
 
+@pytest.mark.slow
 def test_runner_checkpoint_loads_with_weights_only(phantom_root, tmp_path):
     cfg = tiny_config(phantom_root, str(tmp_path / 'run'))
     Runner.from_cfg(cfg).train()
@@ -35,6 +36,7 @@ def test_runner_checkpoint_loads_with_weights_only(phantom_root, tmp_path):
         allow_mmengine_checkpoint_globals()
 
 
+@pytest.mark.slow
 def test_resume_continues_from_checkpoint(phantom_root, tmp_path):
     work_dir = str(tmp_path / 'run')
     Runner.from_cfg(tiny_config(phantom_root, work_dir, max_iters=2)).train()
@@ -49,6 +51,7 @@ def test_resume_continues_from_checkpoint(phantom_root, tmp_path):
     assert 'optimizer' in resumed and 'param_schedulers' in resumed
 
 
+@pytest.mark.slow
 def test_load_from_runs_test(phantom_root, tmp_path):
     work_dir = str(tmp_path / 'run')
     Runner.from_cfg(tiny_config(phantom_root, work_dir)).train()

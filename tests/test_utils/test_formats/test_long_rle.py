@@ -70,6 +70,7 @@ def test_image_reader_decodes_long_fields_exactly(long_rle_case):
     assert np.array_equal(decoded, masks)
 
 
+@pytest.mark.slow
 def test_check_submission_tool_and_overlays(long_rle_case, tmp_path):
     image_root, _, _, out_csv = long_rle_case
     out = run_tool('tools/analysis_tools/check_submission.py', out_csv, image_root,
@@ -79,6 +80,7 @@ def test_check_submission_tool_and_overlays(long_rle_case, tmp_path):
     assert overlay.shape == (SIZE, SIZE, 3)
 
 
+@pytest.mark.slow
 def test_pseudo_label_tool(long_rle_case, tmp_path):
     image_root, _, _, out_csv = long_rle_case
     out = run_tool('tools/pseudo_label.py', out_csv, image_root, str(tmp_path / 'json')).stdout

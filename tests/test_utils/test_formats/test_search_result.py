@@ -1,4 +1,4 @@
-"""The ensemble search result JSON: what search_ensemble.py writes, ensemble.py reads."""
+"""The ensemble search result JSON: what search_ensemble.py writes, predict.py reads."""
 import json
 
 import pytest

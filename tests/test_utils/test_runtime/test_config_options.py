@@ -8,7 +8,7 @@ from mmseg.registry import DATASETS
 from mmseg_ext.utils.runtime.config_options import ConfigOptionError
 from mmseg_ext.utils.runtime.launch import read_config
 from tests.conftest import REPO_ROOT
-from tests.helpers import run_tool
+from tests.helpers import run_tool_cases
 
 CONFIGS = ['configs/demo/hrnet_w18_phantom_cpu.py', 'configs/hrnet/hrnet_w18_hand.py',
            'configs/smp/deeplabv3plus_r50_hand.py']
@@ -79,20 +79,20 @@ def test_top_level_variables_are_not_silently_ignored(key):
 
 @pytest.mark.slow
 def test_train_and_test_tools_stop_before_work_naming_the_flag(tmp_path):
+    """The four refusals run one after the other in one process."""
     config = CONFIGS[1]
-    for args in (['--data-root', str(tmp_path)],
-                 ['--cfg-options', f'data_root={tmp_path}']):
-        proc = run_tool('tools/train.py', config, *args, check=False, timeout=120)
-        assert proc.returncode != 0
-        assert f'--data-root {tmp_path}: no DCM/ folder' in proc.stderr
-    proc = run_tool('tools/train.py', config, '--cfg-options', 'img_scale=(512,512)',
-                    check=False, timeout=120)
-    assert proc.returncode != 0 and "'img_scale' is a variable of" in proc.stderr
     ckpt = tmp_path / 'x.pth'
     ckpt.write_bytes(b'0')
-    proc = run_tool('tools/test.py', config, str(ckpt), '--data-root', str(tmp_path / 'none'),
-                    check=False, timeout=120)
-    assert proc.returncode != 0 and 'no DCM/ folder' in proc.stderr
+    by_flag, by_option, variable, test = run_tool_cases(
+        ['tools/train.py', config, '--data-root', tmp_path],
+        ['tools/train.py', config, '--cfg-options', f'data_root={tmp_path}'],
+        ['tools/train.py', config, '--cfg-options', 'img_scale=(512,512)'],
+        ['tools/test.py', config, ckpt, '--data-root', tmp_path / 'none'], timeout=300)
+    for proc in (by_flag, by_option):
+        assert proc.returncode != 0
+        assert f'--data-root {tmp_path}: no DCM/ folder' in proc.stderr
+    assert variable.returncode != 0 and "'img_scale' is a variable of" in variable.stderr
+    assert test.returncode != 0 and 'no DCM/ folder' in test.stderr
 
 
 def test_predicted_classes_follow_the_config():
