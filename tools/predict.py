@@ -1,15 +1,17 @@
 """Predict a folder of X-rays with one model or an ensemble: submission CSV, masks, pictures.
 
 ``python tools/predict.py --model CFG.py:CKPT[:W] [--model MODEL.onnx[:W] ...]
-    | --models-from members.txt  --image-root DIR [--tta]
-    [--submission out.csv] [--out-dir masks/] [--show-dir pics/] [--thresholds t.json]``
+    | --models-from members.txt | --recipe recipe.json  --image-root DIR [--tta]
+    [--submission out.csv] [--out-dir masks/] [--show-dir pics/] [--thresholds t.json]
+    [--keep-largest] [--fill-holes] [--min-area N]``
 
 Members may mix architectures, input sizes and kinds (checkpoints with their config,
 models exported by tools/deployment/export_onnx.py); their probabilities are averaged
-(weights ``:W``, or per class with ``--search-json``), then thresholded. ``--tta`` runs each
-checkpoint member's own ``tta_pipeline`` (scales x flip, merged as ``tools/test.py --tta``
-does) and each exported member's horizontal flip. Images are streamed one at a time in
-sorted path order.
+(weights ``:W``), then thresholded. ``--tta`` runs each checkpoint member's own
+``tta_pipeline`` (scales x flip, merged as ``tools/test.py --tta`` does) and each exported
+member's horizontal flip. ``--recipe`` (``tools/find_best.py``) sets the members, their
+weights per class, TTA, thresholds and cleanup per class. Images are streamed one at a
+time in sorted path order.
 """
 import argparse
 import contextlib
@@ -25,10 +27,10 @@ from mmseg_ext.deploy.runtime import BACKENDS
 from mmseg_ext.deploy.spec import DeployError
 from mmseg_ext.utils.fileio.atomic_io import check_writable
 from mmseg_ext.utils.fileio.file_scan import DuplicateNameError, image_paths_by_name
-from mmseg_ext.utils.formats.search_result import read_search_result
+from mmseg_ext.utils.formats.recipe import RecipeError, read_recipe
 from mmseg_ext.utils.formats.submission import SubmissionError, SubmissionWriter
 from mmseg_ext.utils.formats.thresholds_json import load_thresholds
-from mmseg_ext.utils.postprocessing.mask_rule import mask_rule_for
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, mask_rule_for
 from mmseg_ext.utils.runtime.progress import track
 
 
@@ -50,8 +52,14 @@ def parse_args() -> argparse.Namespace:
                         'the horizontal flip')
     parser.add_argument('--thresholds', help='JSON {class: threshold}; default the first '
                         "member's test_cfg, else 0.5")
-    parser.add_argument('--search-json', help='weights and thresholds from '
-                        'tools/analysis_tools/search_ensemble.py (same member order)')
+    parser.add_argument('--recipe', help='recipe.json of tools/find_best.py: members, '
+                        'weights, thresholds, cleanup and TTA (instead of --model/--tta/'
+                        '--thresholds)')
+    parser.add_argument('--keep-largest', action='store_true',
+                        help='cleanup: keep the largest component of every class')
+    parser.add_argument('--fill-holes', action='store_true', help='cleanup: fill holes')
+    parser.add_argument('--min-area', type=int, default=0,
+                        help='cleanup: remove components under this many pixels')
     parser.add_argument('--crf', action='store_true',
                         help='refine masks with a dense CRF (optional pydensecrf2)')
     parser.add_argument('--device', default=None,
@@ -65,7 +73,18 @@ def parse_args() -> argparse.Namespace:
 
 
 def member_specs(args: argparse.Namespace) -> List[MemberSpec]:
-    """``--model`` values, then the ``--models-from`` file's, each checked to exist."""
+    """``--model`` values, then the ``--models-from`` file's, each checked to exist (or the
+    recipe's members)."""
+    if args.recipe:
+        given = [flag for flag, value in (('--model', args.model),
+                                          ('--models-from', args.models_from),
+                                          ('--thresholds', args.thresholds),
+                                          ('--tta', args.tta)) if value]
+        if given:
+            raise MemberError(f'--recipe sets the members, thresholds and TTA: drop '
+                              f'{", ".join(given)}')
+        recipe = read_recipe(args.recipe)
+        return [MemberSpec.checkpoint_member(m.config, m.checkpoint) for m in recipe.members]
     specs = [parse_member(spec) for spec in args.model]
     for spec in specs:
         spec.check_files('--model')
@@ -74,6 +93,16 @@ def member_specs(args: argparse.Namespace) -> List[MemberSpec]:
     if not specs:
         raise MemberError('give at least one --model or --models-from')
     return specs
+
+
+def add_cleanup_flags(rule: MaskRule, args: argparse.Namespace) -> None:
+    """``--keep-largest``/``--fill-holes``/``--min-area``: one more cleanup step, for every
+    class, after the rule's own."""
+    options = {key: value for key, value in (('keep_largest', args.keep_largest),
+                                             ('fill_holes', args.fill_holes),
+                                             ('min_area', args.min_area)) if value}
+    if options:
+        rule.cleanup = (rule.cleanup or []) + [options]
 
 
 def check_device(specs: List[MemberSpec], device) -> None:
@@ -114,20 +143,25 @@ def main() -> None:
         check_writable(args.submission)
     images = list(image_paths_by_name(args.image_root).values())
     check_device(specs, args.device)
-    members = [build_member(s, args.device, args.backend, args.tta, args.threads)
-               for s in track(specs, what='loading members')]
+    recipe = read_recipe(args.recipe) if args.recipe else None
+    tta = [m.tta for m in recipe.members] if recipe else [args.tta] * len(specs)
+    members = [build_member(s, args.device, args.backend, t, args.threads)
+               for s, t in track(list(zip(specs, tta)), what='loading members')]
     classes = check_same_classes(members, specs)
-    json_thresholds = load_thresholds(args.thresholds, classes) if args.thresholds else None
-    search = read_search_result(args.search_json, classes, len(specs)) \
-        if args.search_json else None
-    # The first member's rule, its thresholds overridden by --thresholds, then --search-json.
-    rule = mask_rule_for(members[0].mask_rule, json_thresholds,
-                         search and search['thresholds'], crf=args.crf or None)
     import torch
 
     from mmseg_ext.apis.ensemble import ensemble_masks
     from mmseg_ext.utils.formats.mask_file import save_mask_file
-    class_weights = torch.tensor(search['class_weights']) if search else None
+    class_weights = None
+    if recipe:
+        read_recipe(args.recipe, classes)  # the members' classes are the recipe's
+        class_weights = torch.tensor([m.weights for m in recipe.members])
+        rule = MaskRule(recipe.thresholds, recipe.cleanup_steps(), crf=args.crf)
+    else:  # the first member's rule, its thresholds overridden by --thresholds
+        json_thresholds = load_thresholds(args.thresholds, classes) if args.thresholds \
+            else None
+        rule = mask_rule_for(members[0].mask_rule, json_thresholds, crf=args.crf or None)
+    add_cleanup_flags(rule, args)
     for folder in (args.out_dir, args.show_dir):
         if folder:
             os.makedirs(folder, exist_ok=True)
@@ -155,6 +189,6 @@ def main() -> None:
 if __name__ == '__main__':
     try:
         main()
-    except (DeployError, MemberError, SubmissionError, DuplicateNameError,
+    except (DeployError, MemberError, SubmissionError, DuplicateNameError, RecipeError,
             FileNotFoundError) as err:
         sys.exit(f'error: {err}')

@@ -12,6 +12,7 @@ from mmseg_ext.deploy.spec import ANNOTATION_LOADERS
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.postprocessing.raw_views import RawViews
 
 
 def without_annotations(pipeline: Sequence[dict]) -> List[dict]:
@@ -68,9 +69,10 @@ class CheckpointMember:
         return self.model.mask_rule
 
     @torch.no_grad()
-    def views(self, img_path: str, **fields) -> ViewStack:
-        """The image's views (one, or the TTA views) as test-size logits with their
-        test transforms undone (:meth:`MultiLabelSegmentorMixin.predict_views`).
+    def raw_views(self, img_path: str, **fields) -> RawViews:
+        """The image's views (one, or the TTA views) as the network gave them
+        (:meth:`MultiLabelSegmentorMixin.predict_raw_views`): what the out-of-fold files
+        store.
 
         Args:
             img_path (str): The image.
@@ -80,7 +82,17 @@ class CheckpointMember:
         data = pseudo_collate([self.pipeline(dict(img_path=img_path, **fields))])
         if not self.tta:  # one view
             data = {key: [value] for key, value in data.items()}
-        return self.model.predict_views(data, self.merge)[0]
+        return self.model.predict_raw_views(data, self.merge)[0]
+
+    def views(self, img_path: str, **fields) -> ViewStack:
+        """The image's views as test-size logits with their test transforms undone
+        (:meth:`raw_views`, stacked).
+
+        Args:
+            img_path (str): The image.
+            **fields: More inputs of the pipeline (e.g. a crop box).
+        """
+        return self.raw_views(img_path, **fields).stack()
 
     def add_probs(self, img_path: str, total: Optional[torch.Tensor] = None,
                   weight: Union[float, torch.Tensor, None] = None, **fields) -> torch.Tensor:

@@ -46,7 +46,7 @@ class DeploySpec:
         pad_size (list[int], optional): Test-time padding to this (h, w).
         pad_val (float): Value of padded pixels.
         threshold (float | list[float]): ``test_cfg.threshold``.
-        cleanup (dict, optional): ``test_cfg.cleanup``.
+        cleanup (dict | list[dict], optional): ``test_cfg.cleanup``.
         crf (bool): ``test_cfg.crf``.
         align_corners (bool): How logits are resized to the original size.
         hand_side (dict, optional): ``HandSideNormalize``'s arguments when the test
@@ -73,7 +73,7 @@ class DeploySpec:
     pad_size: Optional[List[int]] = None
     pad_val: float = 0.0
     threshold: Union[float, List[float]] = 0.5
-    cleanup: Optional[dict] = None
+    cleanup: Union[dict, List[dict], None] = None
     crf: bool = False
     align_corners: bool = False
     hand_side: Optional[dict] = None

@@ -46,4 +46,4 @@ def test_the_deploy_json_has_every_mask_rule_key():
     spec = DeploySpec(class_names=['a'], scale=[8, 8], mean=[0.0], std=[1.0], threshold=0.4,
                       cleanup=dict(min_area=3))
     rule = MaskRule.from_test_cfg(spec.test_cfg)
-    assert (rule.threshold, rule.cleanup, rule.crf) == (0.4, dict(min_area=3), False)
+    assert (rule.threshold, rule.cleanup, rule.crf) == (0.4, [dict(min_area=3)], False)

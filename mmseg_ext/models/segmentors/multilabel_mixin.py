@@ -14,8 +14,9 @@ from mmseg_ext.models.utils import gaussian_slide, valid_pixel_mask
 from mmseg_ext.utils.fileio.xray_io import read_xray
 from mmseg_ext.utils.postprocessing.box_merge import ViewStack, rule_masks
 from mmseg_ext.utils.postprocessing.mask_cleanup import CLEANUP_KEYS
-from mmseg_ext.utils.postprocessing.mask_rule import MaskRule
+from mmseg_ext.utils.postprocessing.mask_rule import MaskRule, cleanup_steps
 from mmseg_ext.utils.postprocessing.original_size import add_upsampled
+from mmseg_ext.utils.postprocessing.raw_views import RawView, RawViews, transforms_of
 from mmseg_ext.utils.postprocessing.view_geometry import undo_test_transforms
 
 
@@ -75,7 +76,8 @@ class MultiLabelSegmentorMixin:
         """Raise ``KeyError`` on a ``test_cfg`` key, or ``test_cfg.cleanup`` key, that
         no segmentor reads, naming the nearest known one."""
         check_keys('test_cfg', test_cfg, cls.SLIDE_KEYS + MaskRule.KEYS)
-        check_keys('test_cfg.cleanup', (test_cfg or {}).get('cleanup'), CLEANUP_KEYS)
+        for step in cleanup_steps((test_cfg or {}).get('cleanup')):
+            check_keys('test_cfg.cleanup', step, CLEANUP_KEYS)
 
     @property
     def mask_rule(self) -> MaskRule:
@@ -140,34 +142,61 @@ class MultiLabelSegmentorMixin:
 
     def add_view(self, stack: ViewStack, logits: Tensor, meta: dict) -> ViewStack:
         """Add one view's (C, h, w) test-size logits, its test transforms undone, to
-        ``stack``: the one way a view joins a merge (TTA model and ensemble members)."""
+        ``stack`` (mmseg's ``predict`` path, :meth:`masks_of`)."""
         return stack.add(undo_test_transforms(logits[None].float(), meta)[0])
 
+    def network_logits(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """(N, C, h, w) logits before their resize to the input size: the decode head's
+        output in 'whole' mode (a 1/4-size map for HRNet); in 'slide' mode the assembled
+        windows (each already resized), at the input size."""
+        if self.test_cfg.get('mode', 'whole') == 'whole':
+            return self.decode_logits(self.extract_feat(inputs))
+        return self.inference(inputs, batch_img_metas)
+
     @torch.no_grad()
-    def predict_views(self, data: dict, space: str = 'prob') -> List[ViewStack]:
-        """Per image of a collated batch of views, the stack of its views' logits.
+    def predict_raw_views(self, data: dict, space: str = 'prob') -> List[RawViews]:
+        """Per image of a collated batch of views, its views as the network gave them.
 
         Args:
             data (dict): ``inputs`` and ``data_samples``, each a list with one
                 collated batch per view (a ``TestTimeAug`` pipeline through
                 ``pseudo_collate``).
+            space (str): How the views merge ('prob', 'logit', 'vote'; 'vote' uses the
+                rule's thresholds).
+
+        Returns:
+            list[RawViews]: One per image, views in order.
+        """
+        num_views = len(data[next(iter(data))])
+        thresholds = self.mask_rule.thresholds(self.out_channels).flatten().tolist() \
+            if space == 'vote' else None
+        images: List[RawViews] = []
+        for index in range(num_views):
+            view = self.data_preprocessor({key: value[index] for key, value in data.items()},
+                                          False)
+            metas = [sample.metainfo for sample in view['data_samples']]
+            logits = self.network_logits(view['inputs'], metas)
+            if index == 0:
+                images = [RawViews(tuple(meta['ori_shape'][:2]), space, self.align_corners,
+                                   thresholds) for meta in metas]
+            input_size = tuple(view['inputs'].shape[2:])
+            for raw, image_logits, meta in zip(images, logits, metas):
+                raw.views.append(RawView(image_logits, input_size, transforms_of(meta)))
+        return images
+
+    def predict_views(self, data: dict, space: str = 'prob') -> List[ViewStack]:
+        """Per image of a collated batch of views, the stack of its views' test-size
+        logits, test transforms undone (:meth:`predict_raw_views`, then
+        :meth:`~mmseg_ext.utils.postprocessing.raw_views.RawViews.stack`).
+
+        Args:
+            data (dict): As for :meth:`predict_raw_views`.
             space (str): How the stack merges its views ('prob', 'logit', 'vote').
 
         Returns:
             list[ViewStack]: One per image, views in order.
         """
-        num_views = len(data[next(iter(data))])
-        stacks: List[ViewStack] = []
-        for index in range(num_views):
-            view = self.data_preprocessor({key: value[index] for key, value in data.items()},
-                                          False)
-            metas = [sample.metainfo for sample in view['data_samples']]
-            logits = self.inference(view['inputs'], metas)
-            if index == 0:
-                stacks = [self.view_stack(meta, space) for meta in metas]
-            for stack, image_logits, meta in zip(stacks, logits, metas):
-                self.add_view(stack, image_logits, meta)
-        return stacks
+        return [raw.stack() for raw in self.predict_raw_views(data, space)]
 
     @torch.no_grad()
     def add_probs(self, data: dict, total: Optional[Tensor] = None,

@@ -362,24 +362,41 @@ def _one_cpu_thread(device: torch.device):
         torch.set_num_threads(threads)
 
 
+def class_boxes(stacks: Sequence[ViewStack], thresholds: Tensor) -> List[Optional[Box]]:
+    """Per class, the original-size box outside which no weighted mean of the stacks (any
+    non-negative weights) passes ``thresholds``: the union of every view's box of cells
+    near passing (None: the class cannot pass anywhere).
+
+    Args:
+        stacks (Sequence[ViewStack]): The terms, each with its views.
+        thresholds (Tensor): (C, 1, 1) probability thresholds of the mean.
+
+    Returns:
+        list[tuple | None]: Per class, (y0, y1, x0, x1), ends exclusive.
+    """
+    thresholds = thresholds.to(stacks[0].device).reshape(-1, 1, 1)
+    per_stack = [stack.cell_boxes(thresholds) for stack in stacks]
+    counts = [len(boxes) for boxes in per_stack]
+    host = torch.stack([b for boxes in per_stack for b in boxes]).tolist()
+    out_boxes, start = [], 0
+    for stack, count in zip(stacks, counts):
+        out_boxes.append(stack.output_boxes(host[start:start + count]))
+        start += count
+    return [box_union(view[c] for boxes in out_boxes for view in boxes)
+            for c in range(stacks[0].num_classes)]
+
+
 def _merge_masks(stacks: Sequence[ViewStack], weights: Sequence[Weight],
                  thresholds: Tensor) -> Tensor:
     first = stacks[0]
     num_classes, size, device = first.num_classes, first.size, first.device
     thresholds = thresholds.to(device).reshape(-1, 1, 1)
-    per_stack = [stack.cell_boxes(thresholds) for stack in stacks]
-    counts = [len(boxes) for boxes in per_stack]
-    host = torch.stack([b for boxes in per_stack for b in boxes]).tolist()
+    boxes = class_boxes(stacks, thresholds)
     class_weights = [_class_weights(w, num_classes) for w in weights]
     weight_sums = _weight_sums(weights, num_classes)
-    out_boxes, start = [], 0
-    for stack, count in zip(stacks, counts):
-        out_boxes.append(stack.output_boxes(host[start:start + count]))
-        start += count
     masks = MASK_BUFFERS.zeros((num_classes, ) + size, device)
     limits = thresholds.flatten().tolist()
-    for c in range(num_classes):
-        box = box_union(view[c] for boxes in out_boxes for view in boxes)
+    for c, box in enumerate(boxes):
         if box is None:
             continue
         total = None

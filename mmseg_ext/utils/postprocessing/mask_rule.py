@@ -9,7 +9,7 @@ Thresholds come from, highest precedence first: an ensemble search result
 (``tools/predict.py --search-json``), a thresholds JSON (``--thresholds``),
 the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
 """
-from typing import Mapping, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -19,15 +19,30 @@ from .mask_cleanup import clean_masks
 Threshold = Union[float, Sequence[float]]
 
 
+def cleanup_steps(cleanup: Union[Mapping, Sequence[Mapping], None]) -> List[dict]:
+    """A ``cleanup`` (one dict of :func:`clean_masks` arguments, or a list of them) as the
+    list of steps applied in turn.
+
+    Args:
+        cleanup (dict | list[dict], optional): ``test_cfg.cleanup`` or a recipe's.
+    """
+    if not cleanup:
+        return []
+    if isinstance(cleanup, Mapping):
+        return [dict(cleanup)]
+    return [dict(step) for step in cleanup]
+
+
 class MaskRule:
     """Per-class threshold, then optional dense CRF or cleanup: probabilities -> masks.
 
     Args:
         threshold (float | Sequence[float]): One threshold, or one per class.
             A pixel is foreground where its probability is above it.
-        cleanup (dict, optional): Arguments of
+        cleanup (dict | list[dict], optional): Arguments of
             :func:`mmseg_ext.utils.postprocessing.mask_cleanup.clean_masks`, applied to the
-            thresholded masks.
+            thresholded masks; a list applies each in turn (e.g. each with its own
+            ``classes``: a cleanup per class, as ``tools/find_best.py`` chooses).
         crf (bool): Refine with a dense CRF on the image instead of the
             threshold (optional ``pydensecrf2``). Defaults to False.
     """
@@ -38,7 +53,7 @@ class MaskRule:
     def __init__(self, threshold: Threshold = 0.5, cleanup: Optional[dict] = None,
                  crf: bool = False) -> None:
         self.threshold = threshold
-        self.cleanup = dict(cleanup) if cleanup else None
+        self.cleanup = cleanup_steps(cleanup) or None
         self.crf = crf
 
     @classmethod
@@ -81,7 +96,9 @@ class MaskRule:
             Tensor: The cleaned masks on the same device (``masks`` itself without
             ``cleanup``).
         """
-        return clean_masks(masks, **self.cleanup) if self.cleanup else masks
+        for step in self.cleanup or []:
+            masks = clean_masks(masks, **step)
+        return masks
 
     def __call__(self, probs: torch.Tensor, image: Optional[np.ndarray] = None) -> torch.Tensor:
         """(C, H, W) probabilities -> bool masks on the same device.
