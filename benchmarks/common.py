@@ -93,9 +93,10 @@ def bone_logits(masks, seed: int, noise: float = 0.5):
 
 
 class StandInNetwork:
-    """Stands in for a segmentor's ``inference``: the :func:`bone_logits` of each image's
-    annotation, drawn at the view's size, flip and padding, so that what is timed is
-    everything after the network, on boxes the size of a trained model's.
+    """Stands in for a segmentor's ``inference`` and ``network_logits``: the
+    :func:`bone_logits` of each image's annotation, drawn at the view's size, flip and
+    padding, so that what is timed is everything after the network, on boxes the size of a
+    trained model's.
 
     Args:
         model: The segmentor whose ``inference`` is replaced.
@@ -106,6 +107,7 @@ class StandInNetwork:
     def __init__(self, model, polygons: dict) -> None:
         self.polygons = polygons
         model.inference = self
+        model.network_logits = self  # the views' path asks for the logits before resizing
 
     def __call__(self, inputs, metas):
         import torch

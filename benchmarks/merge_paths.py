@@ -33,18 +33,20 @@ PATHS = ('full', 'boxes')
 
 
 class InferenceClock:
-    """Wraps a segmentor's ``inference`` (the network or its stand-in) and adds up the
-    seconds spent in it, over all instances.
+    """Wraps a segmentor's network (``inference``, or ``network_logits`` where it is
+    called; the network or its stand-in) and adds up the seconds spent in it, over all
+    instances.
 
     Args:
-        model: The segmentor whose ``inference`` is timed.
+        model: The segmentor whose network is timed.
+        name (str): The method wrapped. Defaults to 'inference'.
     """
 
     seconds = 0.0
 
-    def __init__(self, model) -> None:
-        self.inference = model.inference
-        model.inference = self
+    def __init__(self, model, name: str = 'inference') -> None:
+        self.inference = getattr(model, name)
+        setattr(model, name, self)
 
     def __call__(self, inputs, metas):
         start = time.perf_counter()
@@ -112,6 +114,7 @@ def child(row: str, path_kind: str, config: str, checkpoint: Optional[str], data
         if polygons:
             StandInNetwork(model, polygons)
         InferenceClock(model)
+        InferenceClock(model, 'network_logits')
     predict = predictor(path_kind, members)
     seconds = network = 0.0
     with torch.no_grad():

@@ -24,7 +24,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 init_default_scope('mmseg')
 
 # Session fixtures that train: only slow tests may request them (directly or through others).
-TRAINING_FIXTURES = ('tiny_run', 'tiny_kfold')
+TRAINING_FIXTURES = ('tiny_run', 'tiny_kfold', 'tiny_kfold_tta')
 # Programs that make a process a tool process (library probes such as nvidia-smi or gcc are not).
 TOOL_PROGRAM = re.compile(r'^(python[\d.]*|bash|sh|mim|torchrun|chromium(-browser)?)$')
 
@@ -170,3 +170,21 @@ def tiny_kfold(phantom_root, tmp_path_factory):
     return SimpleNamespace(config=config, work_dir=work, command=command,
                            killed_output=killed_output, fold_results_when_killed=results,
                            fold0_when_killed=fold0, resumed_output=again.stdout + again.stderr)
+
+
+@pytest.fixture(scope='session')
+def tiny_kfold_tta(tiny_kfold, phantom_root, tmp_path_factory):
+    """A second configuration (96 px) trained by ``tools/kfold.py`` on the split of
+    :func:`tiny_kfold` (``--split-file``), its out-of-fold predictions holding the TTA views
+    (``--tta``): a namespace of ``config``, ``work_dir`` and ``output``."""
+    from types import SimpleNamespace
+    helpers.require_slow('requests tiny_kfold_tta (trains)')
+    tmp = tmp_path_factory.mktemp('tiny_kfold_tta')
+    config = helpers.kfold_config(phantom_root, tmp, max_iters=4, scale=(96, 96),
+                                  name='tiny96.py')
+    work = tmp / 'kf96'
+    proc = helpers.run_tool('tools/kfold.py', config, '--data-root',
+                            osp.join(phantom_root, 'train'), '--folds', '2', '--work-dir',
+                            str(work), '--tta', '--split-file',
+                            str(tiny_kfold.work_dir / 'splits.json'), timeout=900)
+    return SimpleNamespace(config=config, work_dir=work, output=proc.stdout + proc.stderr)

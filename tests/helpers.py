@@ -63,18 +63,21 @@ def file_times(folder) -> dict:
             if osp.isfile(osp.join(folder, f))}
 
 
-def kfold_config(phantom_root: str, folder, max_iters: int) -> str:
+def kfold_config(phantom_root: str, folder, max_iters: int, scale=(64, 64),
+                 name: str = 'tiny.py') -> str:
     """The tiny config for ``tools/kfold.py``, dumped in ``folder`` (a ``pathlib.Path``): its
     data roots point nowhere (only ``--data-root`` can work), a checkpoint every iteration
-    (2 kept), validation halfway and at the end, INFO log."""
-    cfg = tiny_config(phantom_root, str(folder / 'unused'), max_iters=max_iters)
+    (2 kept), validation halfway and at the end, INFO log, threshold 0.35 (a few iterations
+    give probabilities below 0.5: the masks are then not all empty)."""
+    cfg = tiny_config(phantom_root, str(folder / 'unused'), max_iters=max_iters, scale=scale)
+    cfg.model.test_cfg.threshold = 0.35
     for loader in ('train_dataloader', 'val_dataloader'):
         cfg[loader].dataset.data_root = '/nonexistent/train'
     cfg.default_hooks.checkpoint.interval = 1
     cfg.default_hooks.checkpoint.max_keep_ckpts = 2
     cfg.train_cfg.val_interval = max_iters // 2
     cfg.log_level = 'INFO'
-    path = str(folder / 'tiny.py')
+    path = str(folder / name)
     cfg.dump(path)
     return path
 

@@ -10,6 +10,8 @@ metrics untouched) and an interrupted fold resumes from its last checkpoint. Wri
 ``W/members.txt`` (the best checkpoint of each finished fold, one ``CONFIG:CKPT`` a line, for
 ``tools/predict.py --models-from``), ``W/kfold_report.csv`` (Dice per class and fold) and
 ``W/kfold_report.png``; each fold's ``learning_curve.png`` is in its work dir.
+The folds (numbered as scikit-learn's ``GroupKFold``) are written once to ``W/splits.json``,
+which every fold and every re-run trains with; ``--split-file F`` uses ``F``'s folds instead.
 """
 import argparse
 import os
@@ -22,7 +24,11 @@ from typing import Dict, List, Optional, Tuple
 from mmengine.config import DictAction
 
 from mmseg_ext.apis.member import MemberSpec, write_members_file
-from mmseg_ext.datasets.folds import group_kfold_assignment
+from mmseg_ext.apis.oof import SplitLeakError, predict_fold_oof
+from mmseg_ext.datasets.folds import (group_kfold_assignment, read_split_file, split_of,
+                                      write_split_file)
+from mmseg_ext.evaluation.oof_run import (OOF_DIR, OofRunError, cv_summary, load_oof_run,
+                                          write_cv_summary, write_oof_submission)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.file_scan import scan_files
 from mmseg_ext.utils.formats.fold_result import FoldResult, read_fold_result, write_fold_result
@@ -53,7 +59,16 @@ def parse_args() -> argparse.Namespace:
                         help='passed to tools/train.py')
     parser.add_argument('--auto-scale-lr', action='store_true', help='passed to tools/train.py')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='passed to tools/train.py (not fold/num_folds: use --only/--folds)')
+                        help='passed to tools/train.py (not fold/num_folds/split_file: use '
+                        '--only/--folds/--split-file)')
+    parser.add_argument('--split-file', help='JSON split file (one {"train": [keys], "val": '
+                        '[keys]} per fold) to train with, copied to W/splits.json (default: '
+                        "W/splits.json, written from the data root's images on the first run)")
+    parser.add_argument('--tta', action='store_true',
+                        help="out-of-fold predictions hold the config's TTA views (what "
+                        'tools/find_best.py and predict.py --tta then use)')
+    parser.add_argument('--device', default=None,
+                        help='device of the out-of-fold predictions (default: cuda if usable)')
     args = parser.parse_args()
     options = argparse.ArgumentParser()
     options.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
@@ -89,11 +104,104 @@ def check_folds_have_data(dataset: dict, num_folds: int, flag: str = '--data-roo
         raise ConfigOptionError(f'--folds {num_folds} on {img_dir}: {err}') from err
 
 
+def image_keys(data_root: str) -> List[str]:
+    """``IDxxx/<image stem>`` of every image under ``data_root/DCM``, sorted.
+
+    Args:
+        data_root (str): Training data root.
+    """
+    return sorted(osp.splitext(path)[0].replace(os.sep, '/')
+                  for path in scan_files(osp.join(data_root, 'DCM'), ('.png', '.dcm')))
+
+
+def check_no_unrecorded_folds(work_root: str) -> None:
+    """Stop when ``work_root`` holds trained folds but no ``splits.json``: they were trained
+    with the fold numbering of before (not scikit-learn's), which this run would mix in.
+
+    Args:
+        work_root (str): Root of the fold work dirs.
+    """
+    found = sorted(
+        osp.join(name, marker) for name in (os.listdir(work_root) if osp.isdir(work_root)
+                                            else [])
+        if name.startswith('fold') and name[4:].isdigit()
+        for marker in ('fold_result.json', 'last_checkpoint')
+        if osp.isfile(osp.join(work_root, name, marker)))
+    if found:
+        raise ConfigOptionError(
+            f'{work_root} holds trained folds ({", ".join(found[:3])}) but no splits.json: '
+            'they were numbered by the GroupKFold order of before (folds are now numbered as '
+            "scikit-learn's GroupKFold and recorded in splits.json), so this run would mix "
+            'two splits. Use another --work-dir (the finished folds there stay usable as '
+            'they are)')
+
+
+def prepare_split_file(work_root: str, data_root: str, num_folds: int,
+                       given: Optional[str] = None) -> str:
+    """``work_root/splits.json``, written once (from ``given``, else GroupKFold over the data
+    root's images) and reused by every re-run; stop when it cannot hold this run's folds.
+
+    Args:
+        work_root (str): Root of the fold work dirs.
+        data_root (str): Training data root.
+        num_folds (int): ``--folds``.
+        given (str, optional): ``--split-file``.
+
+    Returns:
+        str: The absolute path of ``work_root/splits.json``.
+    """
+    path = osp.abspath(osp.join(work_root, 'splits.json'))
+    keys, split = image_keys(data_root), None
+    if given:
+        split = read_split_file(given)
+        check_split_fits(split, keys, num_folds, data_root, f'--split-file {given}',
+                         'split file')
+    elif osp.isfile(path):
+        check_split_fits(read_split_file(path), keys, num_folds, data_root, path, '--work-dir')
+    if osp.isfile(path):
+        if given and _normalized(read_split_file(path)) != _normalized(split):
+            raise ConfigOptionError(f'{path} holds other folds than --split-file {given}: use '
+                                    'another --work-dir, or leave --split-file out')
+        return path
+    check_no_unrecorded_folds(work_root)
+    write_split_file(path, split or split_of(keys, num_folds))
+    return path
+
+
+def check_split_fits(split: list, keys: List[str], num_folds: int, data_root: str,
+                     source: str, other: str) -> None:
+    """Stop unless ``split`` has ``num_folds`` folds, each listing exactly ``keys``.
+
+    Args:
+        split (list): The split, as :func:`read_split_file` returns it.
+        keys (list[str]): The image keys of ``data_root``.
+        num_folds (int): ``--folds``.
+        data_root (str): Training data root, for the message.
+        source (str): Where the split comes from, for the message.
+        other (str): What else to give (``--work-dir``, ``split file``).
+    """
+    if len(split) != num_folds:
+        raise ConfigOptionError(f'{source} has {len(split)} folds but --folds {num_folds}: '
+                                f'give --folds {len(split)} or another {other}')
+    for k, fold in enumerate(split):
+        odd = sorted(set(keys) ^ (set(fold['train']) | set(fold['val'])))
+        if odd:
+            what = 'is missing from it' if odd[0] in keys else 'has no image there'
+            raise ConfigOptionError(f'{source}: fold {k} does not list exactly the images of '
+                                    f'{data_root}: {odd[0]} {what}; give another {other}')
+
+
+def _normalized(split: list) -> list:
+    return [(sorted(fold['train']), sorted(fold['val'])) for fold in split]
+
+
 def train_command(args: argparse.Namespace, fold: int, work_dir: str) -> List[str]:
     """The tools/train.py command of one fold (always ``--resume``: a no-op when the
     work dir has no checkpoint yet)."""
     command = [sys.executable, TRAIN, args.config, '--work-dir', work_dir, '--fold', str(fold),
                '--folds', str(args.folds), '--resume']
+    if args.split_file:
+        command += ['--split-file', args.split_file]
     if args.data_root:
         command += ['--data-root', args.data_root]
     if args.amp:
@@ -241,6 +349,8 @@ def main() -> None:
     for key in ('fold', 'num_folds'):
         if key in args.cfg_options_dict:
             sys.exit(f'kfold: --cfg-options {key}=... is set by kfold; use --only / --folds')
+    if 'split_file' in args.cfg_options_dict:
+        sys.exit('kfold: --cfg-options split_file=... is set by kfold; use --split-file')
     try:
         cfg = read_config(args.config, args.cfg_options_dict, data_root=args.data_root,
                           num_folds=args.folds)
@@ -252,6 +362,11 @@ def main() -> None:
         sys.exit(f'kfold: {err}')
     work_root = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_kfold')
+    try:  # from here on the work dir's copy, which every fold trains with
+        args.split_file = prepare_split_file(work_root, dataset['data_root'], args.folds,
+                                             args.split_file)
+    except (ValueError, FileNotFoundError) as err:
+        sys.exit(f'kfold: {err}')
     try:
         results = run_folds(args, folds, work_root, dataset['data_root'])
     except RuntimeError as err:  # a fold that finished without validation metrics
@@ -271,6 +386,43 @@ def main() -> None:
                      HAND_BONE_CLASSES)
     banner(f'mean mDice over {len(ordered)} of {args.folds} folds: {mean:.4f}; report, chart '
            f'and members.txt in {work_root}')
+    try:
+        make_oof(args, ordered, work_root, dataset['data_root'])
+    except (OofRunError, SplitLeakError) as err:
+        sys.exit(f'kfold: {err}')
+
+
+def make_oof(args: argparse.Namespace, results: List[FoldResult], work_root: str,
+             data_root: str) -> None:
+    """Each finished fold's out-of-fold predictions (only what is missing); once every
+    fold has them, ``oof.csv`` and the CV score in ``cv_summary.csv``/``.json``."""
+    for result in results:
+        banner(f'fold {result.fold}: out-of-fold predictions of its validation images'
+               + (' (TTA)' if args.tta else ''))
+        predict_fold_oof(result.config, result.checkpoint, result.fold,
+                         osp.join(work_root, f'fold{result.fold}', OOF_DIR), data_root,
+                         tta=args.tta, device=args.device)
+    if len(results) < args.folds:
+        banner(f'{args.folds - len(results)} fold(s) left: the CV score comes once every '
+               'fold has finished')
+        return
+    run = load_oof_run(work_root)
+    csv_path = osp.join(work_root, 'oof.csv')
+    write_oof_submission(run, csv_path)
+    summary = cv_summary(run, csv_path, data_root)
+    written = write_cv_summary(work_root, summary)
+    print_cv_summary(summary)
+    banner(f'CV (out-of-fold, {summary["num_images"]} images): mDice {summary["mDice"]:.4f} '
+           f'(folds {", ".join(f"{v:.4f}" for v in summary["fold_mDice"].values())}; '
+           f'std {summary["fold_mDice_std"]:.4f}); wrote {csv_path}, {", ".join(written)}')
+
+
+def print_cv_summary(summary: dict) -> None:
+    """The per-class CV table."""
+    print(f'{"class":<12} {"Dice":>7} {"HD95":>8} {"NSD":>7}')
+    for name, row in summary['classes'].items():
+        print(f'{name:<12} {row["dice"]:7.4f} {row["hd95"]:8.2f} {row["nsd"]:7.4f}')
+    print(f'{"mean":<12} {summary["mDice"]:7.4f} {summary["mHD95"]:8.2f} {summary["mNSD"]:7.4f}')
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
 """Train a segmentor: ``python tools/train.py CONFIG [--data-root DIR] [--fold K] [--folds N]
-[--work-dir D] [--resume] [--amp]``.
+[--split-file SPLITS.json] [--work-dir D] [--resume] [--amp]``.
 
 Same arguments as mmseg's tools/train.py; also works without a GPU
 (``--launcher pytorch`` then uses gloo).

@@ -14,6 +14,9 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='MultiLabelTTAModel')
+# The training/validation image keys in every checkpoint (meta.split); a config that sets
+# its own custom_hooks keeps this one in its list.
+custom_hooks = [dict(type='RecordSplitHook')]
 # The full-size recipes are made for a GPU: tools/train.py, test.py and predict.py stop
 # before building the model where CUDA cannot run (--cfg-options expected_device=cpu runs
 # them on the CPU anyway).

@@ -8,6 +8,7 @@ _base_ = [
 # Its staged loss switching: BCE:Dice 0.3:0.7 -> 0.2:0.8 -> 0.1:0.9 once val Dice
 # (and the hard carpals Pisiform/Trapezoid) pass thresholds for 3 evaluations in a row.
 custom_hooks = [
+    dict(type='RecordSplitHook'),  # the split in every checkpoint (default_runtime.py)
     dict(type='StagedLossWeightHook', patience=3, stages=[
         dict(min_mdice=0.95, min_class_dice=dict(Pisiform=0.85, Trapezoid=0.85),
              weights=dict(loss_bce=0.2, loss_dice=0.8)),

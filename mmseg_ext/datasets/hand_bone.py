@@ -14,12 +14,17 @@ from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.annotation_json import (count_polygons_past_border,
                                                      parse_annotation_file)
 
-from .folds import group_kfold_assignment
+from .folds import group_kfold_assignment, read_split_file
 
 
 def _strip_suffix(path: str) -> str:
     """``ID001/image_R.png`` -> ``ID001/image_R`` (never splits on ``_``)."""
     return osp.splitext(path)[0]
+
+
+def _first(keys: List[str]) -> str:
+    """``a`` or ``a (and 2 more)``, for messages."""
+    return keys[0] + (f' (and {len(keys) - 1} more)' if len(keys) > 1 else '')
 
 
 @DATASETS.register_module()
@@ -47,6 +52,13 @@ class HandBoneDataset(BaseSegDataset):
         num_folds (int): Number of folds. Defaults to 5.
         split (str): ``'train'`` (every fold but ``fold``) or ``'val'`` (only
             ``fold``). Ignored when ``fold`` is None.
+        split_file (str, optional): JSON split file (nnU-Net's ``splits_final.json``
+            form: one ``{"train": [keys], "val": [keys]}`` per fold, keys such as
+            ``ID001/image1661130828152_R``; ``tools/kfold.py`` writes one). With
+            ``fold``, that fold's ``train``/``val`` keys are used instead of the
+            GroupKFold assignment; ``num_folds`` must equal its number of folds, and
+            every image must be in that fold's ``train`` or ``val`` and every key of
+            them an image. None: the GroupKFold assignment.
         exclude_file (str, optional): Text file listing IDs (``ID058``) or
             images (``ID058/image1661130828152_R``), one a line, to leave out.
         test_mode (bool): Images only; no annotation files are needed.
@@ -61,6 +73,7 @@ class HandBoneDataset(BaseSegDataset):
                  fold: Optional[int] = None,
                  num_folds: int = 5,
                  split: str = 'train',
+                 split_file: Optional[str] = None,
                  exclude_file: Optional[str] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
@@ -75,6 +88,7 @@ class HandBoneDataset(BaseSegDataset):
         self.fold = fold
         self.num_folds = num_folds
         self.split = split
+        self.split_file = split_file
         self.exclude_file = exclude_file
         super().__init__(
             data_root=data_root, data_prefix=data_prefix, test_mode=test_mode, **kwargs)
@@ -87,6 +101,13 @@ class HandBoneDataset(BaseSegDataset):
                 f'(data_root={self.data_root!r}; the tools take the data root as --data-root DIR)')
         return img_dir
 
+    def image_keys(self) -> List[str]:
+        """The key of every sample (``ID001/image1661130828152_R``: its image path under
+        the image folder, without the extension), in sample order."""
+        img_dir = self.data_prefix.get('img_path', '')
+        return [_strip_suffix(osp.relpath(self.get_data_info(i)['img_path'], img_dir))
+                for i in range(len(self))]
+
     def _excluded(self) -> set:
         if self.exclude_file is None:
             return set()
@@ -96,9 +117,33 @@ class HandBoneDataset(BaseSegDataset):
     def _select_fold(self, keys: List[str]) -> List[str]:
         if self.fold is None:
             return keys
+        if self.split_file is not None:
+            return self._select_from_split_file(keys)
         fold_of = group_kfold_assignment([k.split('/')[0] for k in keys], self.num_folds)
         want_val = self.split == 'val'
         return [k for k in keys if (fold_of[k.split('/')[0]] == self.fold) == want_val]
+
+    def _select_from_split_file(self, keys: List[str]) -> List[str]:
+        """``keys`` in this fold's ``train`` or ``val`` list of :attr:`split_file`."""
+        split = read_split_file(self.split_file)
+        if len(split) != self.num_folds:
+            raise ValueError(
+                f'HandBoneDataset: split file {self.split_file} has {len(split)} folds but '
+                f'num_folds={self.num_folds}: give --folds {len(split)} or another split file')
+        fold = split[self.fold]
+        listed = set(fold['train']) | set(fold['val'])
+        where = f'fold {self.fold} of split file {self.split_file}'
+        fix = ('give the split file of this data root, or write a new one (tools/kfold.py '
+               'writes WORK_DIR/splits.json)')
+        unlisted, imageless = sorted(set(keys) - listed), sorted(listed - set(keys))
+        if unlisted:
+            raise ValueError(f'HandBoneDataset: image {_first(unlisted)} of {self.data_root} '
+                             f'is in neither train nor val of {where}: {fix}')
+        if imageless:
+            raise ValueError(f'HandBoneDataset: key {_first(imageless)} of {where} has no '
+                             f'image in {self._image_dir()}: {fix}')
+        chosen = set(fold[self.split])
+        return [k for k in keys if k in chosen]
 
     def _check_pairs(self, img_files: List[str], ann_dir: str) -> None:
         """Every image needs a JSON and every JSON an image (training data)."""

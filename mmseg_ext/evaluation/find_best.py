@@ -65,7 +65,12 @@ def ground_truth(run: OofRun, data_root: str) -> Dict[str, object]:
 
 
 def image_stacks(runs: Sequence[OofRun], key: str) -> list:
-    """Per run, its :class:`ViewStack` of image ``key``."""
+    """Per run, its :class:`ViewStack` of image ``key``.
+
+    Args:
+        runs (Sequence[OofRun]): The runs.
+        key (str): The image key.
+    """
     return [run.record(key).raw.stack() for run in runs]
 
 
@@ -100,7 +105,12 @@ class FindBestResult:
 
 
 def rule_threshold_indices(run: OofRun, thresholds: List[float]) -> np.ndarray:
-    """(C,) indices into ``thresholds`` of the run's own (fold 0 config) thresholds."""
+    """(C,) indices into ``thresholds`` of the run's own (fold 0 config) thresholds.
+
+    Args:
+        run (OofRun): The run.
+        thresholds (list[float]): The threshold grid (holding them).
+    """
     values = run.rule(0).thresholds(len(run.classes)).flatten().tolist()
     return np.array([thresholds.index(round(v, 6)) for v in values])
 
@@ -165,7 +175,16 @@ def find_best(runs: Sequence[OofRun], data_root: str, weight_step: float = 0.25,
 def choose_cleanups(result: FindBestResult, runs: Sequence[OofRun], truth: dict,
                     keys: Sequence[str], min_areas: Optional[Sequence[int]]) -> None:
     """Per class, the cleanup (or none) with the best out-of-fold Dice at the chosen
-    weights and thresholds, and its nested gain; fills ``result.cleanup``."""
+    weights and thresholds, and its nested gain; fills ``result.cleanup`` (all none when
+    the per-class choice does not gain under nested cross-validation).
+
+    Args:
+        result (FindBestResult): The choice so far.
+        runs (Sequence[OofRun]): The runs.
+        truth (dict): Image key -> its label.
+        keys (Sequence[str]): The image keys.
+        min_areas (Sequence[int], optional): Component sizes tried.
+    """
     variants = cleanup_variants(*(() if min_areas is None else (min_areas, )))
     class_weights, class_thresholds = result.class_weights(), result.class_thresholds()
     num_classes = len(class_thresholds)

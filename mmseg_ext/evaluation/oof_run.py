@@ -52,15 +52,27 @@ class OofRun:
         return list(self.fold_of)
 
     def path(self, key: str) -> str:
-        """The out-of-fold file of image ``key``."""
+        """The out-of-fold file of image ``key``.
+
+        Args:
+            key (str): The image key.
+        """
         return oof_path(osp.join(self.work_dir, f'fold{self.fold_of[key]}', OOF_DIR), key)
 
     def record(self, key: str) -> OofRecord:
-        """The out-of-fold record of image ``key``."""
+        """The out-of-fold record of image ``key``.
+
+        Args:
+            key (str): The image key.
+        """
         return read_oof_file(self.path(key))
 
     def rule(self, fold: int) -> MaskRule:
-        """The mask rule (thresholds, cleanup) of fold ``fold``'s config ``test_cfg``."""
+        """The mask rule (thresholds, cleanup) of fold ``fold``'s config ``test_cfg``.
+
+        Args:
+            fold (int): The fold.
+        """
         from mmengine.config import Config
         return MaskRule.from_test_cfg(Config.fromfile(self.folds[fold].config).model.test_cfg)
 

@@ -90,6 +90,52 @@ def test_exclusions_on_one_loader_keep_the_folds(phantom_root, tmp_path):
         assert train_ids | val_ids | {excluded} == every_id
 
 
+def _write_split(path, split):
+    path.write_text(json.dumps(split))
+    return str(path)
+
+
+def test_split_file_gives_the_folds(phantom_root, tmp_path):
+    """A hand-made split (not GroupKFold's): each loader takes its fold's keys from the file;
+    exclusions are removed after the split."""
+    root = osp.join(phantom_root, 'train')
+    keys = _dataset(root).image_keys()
+    assert len(keys) == 10 and all(k.count('/') == 1 and '_' in k for k in keys)
+    split = [dict(train=keys[3:], val=keys[:3]), dict(train=keys[:3], val=keys[3:])]
+    path = _write_split(tmp_path / 'splits.json', split)
+    for fold in (0, 1):
+        for part in ('train', 'val'):
+            ds = _dataset(root, fold=fold, num_folds=2, split=part, split_file=path)
+            assert ds.image_keys() == split[fold][part]
+    exclude = tmp_path / 'exclude.txt'
+    exclude.write_text(keys[0] + '\n')
+    ds = _dataset(root, fold=0, num_folds=2, split='val', split_file=path,
+                  exclude_file=str(exclude))
+    assert ds.image_keys() == keys[1:3]
+    assert len(_dataset(root, split_file=path)) == 10  # no fold: every image
+
+
+def test_split_file_that_does_not_fit_is_named(phantom_root, tmp_path):
+    root = osp.join(phantom_root, 'train')
+    keys = _dataset(root).image_keys()
+    path = _write_split(tmp_path / 'splits.json', [dict(train=keys[2:], val=keys[:2]),
+                                                   dict(train=keys[:2], val=keys[2:])])
+    with pytest.raises(ValueError, match=r'has 2 folds but num_folds=3: give --folds 2') as err:
+        _dataset(root, fold=0, num_folds=3, split_file=path)
+    assert path in str(err.value)
+    missing = _write_split(tmp_path / 'missing.json', [dict(train=keys[2:-1], val=keys[:2]),
+                                                       dict(train=keys[:2], val=keys[2:-1])])
+    with pytest.raises(ValueError, match=f'image {keys[-1]} of .* is in neither train nor val '
+                       'of fold 1 of split file') as err:
+        _dataset(root, fold=1, num_folds=2, split_file=missing)
+    assert missing in str(err.value)
+    extra = _write_split(tmp_path / 'extra.json', [dict(train=keys[2:], val=keys[:2]),
+                                                   dict(train=keys[:2], val=keys[2:] + ['ID9/x'])])
+    with pytest.raises(ValueError, match=f'key ID9/x of fold 1 of split file {extra} has no '
+                       'image'):
+        _dataset(root, fold=1, num_folds=2, split='train', split_file=extra)
+
+
 @pytest.fixture
 def train_copy(phantom_root, tmp_path):
     root = tmp_path / 'train'

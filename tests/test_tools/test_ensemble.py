@@ -1,4 +1,3 @@
-import json
 import os
 import os.path as osp
 import textwrap
@@ -170,24 +169,6 @@ def test_crf_refines_the_ensemble_masks_on_the_image(tiny_run, single_member, ph
         trimmed += int((masks & ~bright[None]).sum())
     assert trimmed > 0 and sum(int(m.sum()) for m in crf.values()) > 0, \
         'the stand-in must change some masks and keep some'
-
-
-def test_search_weights_and_thresholds_then_ensemble(tiny_run, phantom_root, tmp_path):
-    config, ckpt = tiny_run
-    other = _at_scale(config, (96, 96), tmp_path)
-    out_json = str(tmp_path / 'search.json')
-    out = run_tool('tools/analysis_tools/search_ensemble.py', '--model', f'{config}:{ckpt}',
-                   '--model', f'{other}:{ckpt}', '--out', out_json, '--per-class',
-                   '--weight-step', '0.5', '--grid', '0.3', '0.5').stdout
-    assert 'searched' in out
-    searched = json.load(open(out_json))
-    assert searched['val_mdice'] >= searched['val_mdice_equal_weights_0.5']
-    assert all(sum(w) == 1.0 for w in searched['class_weights'].values())
-    run_tool('tools/predict.py', '--model', f'{config}:{ckpt}', '--model', f'{other}:{ckpt}',
-             '--search-json', out_json, '--image-root', osp.join(phantom_root, 'test', 'DCM'),
-             '--submission', str(tmp_path / 'ens.csv'))
-    assert check_submission(str(tmp_path / 'ens.csv'),
-                            osp.join(phantom_root, 'test', 'DCM'))['rows'] == 58
 
 
 def test_single_member_keeps_its_thresholds_and_cleanup(tiny_run, tiny_submission,

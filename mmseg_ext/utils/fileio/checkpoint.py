@@ -8,7 +8,8 @@ the types such checkpoints contain (``getattr`` only for HistoryBuffer's
 statistics methods), and :func:`load_local_checkpoint` (the
 loader registered for local paths) loads with ``weights_only=True`` and turns a
 refusal into an error that names the file. A pickle that calls anything else
-(``os.system``, ``eval`` ...) is still refused.
+(``os.system``, ``eval`` ...) is still refused. :func:`checkpoint_split` reads the
+training/validation split that ``RecordSplitHook`` records in a checkpoint.
 """
 import pickle
 from typing import Callable, List, Optional, Tuple, Union
@@ -119,3 +120,21 @@ def register_safe_checkpoint_loader() -> None:
     check_torch_version()
     allow_mmengine_checkpoint_globals()
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)
+
+
+def checkpoint_split(path: str) -> Optional[dict]:
+    """The training/validation split a checkpoint was trained on (written by
+    ``RecordSplitHook``), loaded with :func:`load_local_checkpoint`.
+
+    Args:
+        path (str): Path of the checkpoint file.
+
+    Returns:
+        dict | None: ``dict(train=[keys], val=[keys], fold=..., num_folds=...,
+        data_root=...)``; None when the checkpoint records no split (one saved
+        before the hook existed, or without it).
+    """
+    checkpoint = load_local_checkpoint(path, map_location='cpu')
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    split = meta.get('split') if isinstance(meta, dict) else None
+    return split if isinstance(split, dict) else None

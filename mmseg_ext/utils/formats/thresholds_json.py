@@ -1,15 +1,7 @@
-"""The per-class thresholds JSON ``{class: threshold}`` (``tune_thresholds.py`` writes,
-``--thresholds`` reads)."""
+"""The per-class thresholds JSON ``{class: threshold}`` that ``--thresholds`` reads (written
+by hand; ``tools/find_best.py`` puts the thresholds it chooses in its recipe)."""
 import json
-from typing import List, Mapping, Sequence
-
-from ..fileio.atomic_io import atomic_write_bytes
-
-
-def write_thresholds(path: str, thresholds: Mapping[str, float]) -> None:
-    """Write ``{class: threshold}`` atomically."""
-    content = {name: float(value) for name, value in thresholds.items()}
-    atomic_write_bytes(json.dumps(content, indent=2).encode(), path)
+from typing import List, Sequence
 
 
 def load_thresholds(path: str, class_names: Sequence[str], default: float = 0.5) -> List[float]:

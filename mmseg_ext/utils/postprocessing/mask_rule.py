@@ -1,13 +1,13 @@
 """From probabilities to final masks: one description, one owner.
 
 A :class:`MaskRule` holds the per-class ``threshold``, the optional
-``cleanup`` and ``crf`` of a model's ``test_cfg``. The segmentors, the TTA
-model, the ensemble and two-stage tools and the threshold tuner all turn
-probabilities into masks through it.
+``cleanup`` and ``crf`` of a model's ``test_cfg`` (or of a ``tools/find_best.py``
+recipe). The segmentors, the TTA model, the ensemble, the two-stage tools and the
+out-of-fold search all turn probabilities into masks through it.
 
-Thresholds come from, highest precedence first: an ensemble search result
-(``tools/predict.py --search-json``), a thresholds JSON (``--thresholds``),
-the model config's ``test_cfg.threshold``, then 0.5 (see :func:`mask_rule_for`).
+Without a recipe, thresholds come from, highest precedence first: a thresholds JSON
+(``--thresholds``), the model config's ``test_cfg.threshold``, then 0.5 (see
+:func:`mask_rule_for`).
 """
 from typing import List, Mapping, Optional, Sequence, Union
 
@@ -123,29 +123,24 @@ class MaskRule:
 
 def mask_rule_for(base: Union['MaskRule', Mapping, None],
                   json_thresholds: Optional[Sequence[float]] = None,
-                  search_thresholds: Optional[Sequence[float]] = None,
                   crf: Optional[bool] = None) -> MaskRule:
-    """A copy of ``base`` (a rule, or a model's ``test_cfg``), with thresholds overridden in
-    order of precedence: ``search_thresholds`` (an ensemble search result), then
-    ``json_thresholds`` (:func:`~mmseg_ext.utils.formats.thresholds_json.load_thresholds`
-    of ``--thresholds``), then the base's
-    threshold, then 0.5; ``crf`` overrides the base's ``crf`` when given. The one owner of
-    that order: ``tools/test.py`` and ``tools/predict.py`` both ask it.
+    """A copy of ``base`` (a rule, or a model's ``test_cfg``), its thresholds overridden by
+    ``json_thresholds`` (:func:`~mmseg_ext.utils.formats.thresholds_json.load_thresholds` of
+    ``--thresholds``) when given, else the base's threshold, else 0.5; ``crf`` overrides the
+    base's ``crf`` when given. The one owner of that order: ``tools/test.py`` and
+    ``tools/predict.py`` both ask it.
 
     Args:
         base (MaskRule | Mapping, optional): The rule or ``test_cfg`` to start from.
         json_thresholds (Sequence[float], optional): Per-class thresholds of ``--thresholds``.
-        search_thresholds (Sequence[float], optional): Per-class thresholds of
-            ``--search-json``.
         crf (bool, optional): Overrides the base's ``crf``; None keeps it.
     """
     if isinstance(base, MaskRule):
         rule = MaskRule(base.threshold, base.cleanup, base.crf)
     else:
         rule = MaskRule.from_test_cfg(base)
-    override = search_thresholds if search_thresholds is not None else json_thresholds
-    if override is not None:
-        rule.threshold = list(override)
+    if json_thresholds is not None:
+        rule.threshold = list(json_thresholds)
     if crf is not None:
         rule.crf = crf
     return rule

@@ -4,7 +4,7 @@ A config's top-level variables (``data_root``, ``fold``, ``img_scale`` ...) are
 copied into the dataloader dicts when the file is parsed, so
 ``--cfg-options data_root=X`` changes the variable and nothing that reads it.
 :func:`split_cfg_options` takes the data keys out of ``--cfg-options`` so they
-act exactly like the ``--data-root``/``--fold``/``--folds`` flags
+act exactly like the ``--data-root``/``--fold``/``--folds``/``--split-file`` flags
 (:func:`apply_data_options`), and stops on any other top-level key that no
 part of the run reads, naming the flag or dotted key to use.
 """
@@ -25,7 +25,7 @@ RUNTIME_KEYS = frozenset((
     'tta_model', 'tta_pipeline', 'expected_device'))
 # Top-level data variables -> the flag that sets them on every dataloader.
 DATA_FLAGS = {'data_root': '--data-root', 'test_root': '--data-root (tools/test.py)',
-              'fold': '--fold', 'num_folds': '--folds'}
+              'fold': '--fold', 'num_folds': '--folds', 'split_file': '--split-file'}
 TRAINING_LOADERS = ('train_dataloader', 'val_dataloader')
 
 
@@ -86,8 +86,9 @@ def check_data_root(root: str, flag: str = '--data-root', labels: bool = True) -
 
 def apply_data_options(cfg: Config, data_root: Optional[str] = None,
                        test_root: Optional[str] = None, fold: Optional[int] = None,
-                       num_folds: Optional[int] = None, check_roots: bool = True) -> None:
-    """Set data roots and the fold on every dataloader that reads them.
+                       num_folds: Optional[int] = None, split_file: Optional[str] = None,
+                       check_roots: bool = True) -> None:
+    """Set data roots, the fold and the split file on every dataloader that reads them.
 
     Args:
         cfg (Config): The config, changed in place (its top-level variables too,
@@ -96,6 +97,8 @@ def apply_data_options(cfg: Config, data_root: Optional[str] = None,
         test_root (str, optional): Test images root: the test loader.
         fold (int, optional): Validation fold of the train and val loaders.
         num_folds (int, optional): Number of GroupKFold folds.
+        split_file (str, optional): Split file of the train and val loaders
+            (``HandBoneDataset``'s ``split_file``), made absolute.
         check_roots (bool): Stop when a given root lacks its folders.
 
     Raises:
@@ -116,6 +119,10 @@ def apply_data_options(cfg: Config, data_root: Optional[str] = None,
         _set(cfg, TRAINING_LOADERS, 'num_folds', int(num_folds))
     if fold is not None:
         _set(cfg, TRAINING_LOADERS, 'fold', int(fold))
+    if split_file is not None:
+        if not osp.isfile(split_file):
+            raise ConfigOptionError(f'--split-file {split_file}: no such file')
+        _set(cfg, TRAINING_LOADERS, 'split_file', osp.abspath(split_file))
     for dataset in _datasets(cfg, TRAINING_LOADERS):
         k, n = dataset.get('fold'), dataset.get('num_folds', 5)
         if k is not None and not 0 <= int(k) < int(n):

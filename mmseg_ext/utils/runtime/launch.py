@@ -52,19 +52,22 @@ def add_common_args(parser) -> None:
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value (data_root, '
-                        'test_root, fold and num_folds act as the data flags)')
+                        'test_root, fold, num_folds and split_file act as the data flags)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def add_data_args(parser, training: bool = True) -> None:
-    """``--data-root`` (and, for training, ``--fold``/``--folds``)."""
+    """``--data-root`` (and, for training, ``--fold``/``--folds``/``--split-file``)."""
     if training:
         parser.add_argument('--data-root', help='training data: DIR/DCM/IDxxx/*.png|*.dcm and '
                             'DIR/outputs_json/IDxxx/*.json (default: the config\'s)')
         parser.add_argument('--fold', type=int, help='validation fold (GroupKFold by IDxxx)')
         parser.add_argument('--folds', type=int, help='number of folds (default: the config\'s)')
+        parser.add_argument('--split-file', help='JSON split file (one {"train": [keys], '
+                            '"val": [keys]} per fold, as tools/kfold.py writes '
+                            'WORK_DIR/splits.json): the folds come from it')
     else:
         parser.add_argument('--data-root', help='test images: DIR/DCM/IDxxx/*.png|*.dcm '
                             '(default: the config\'s test_root)')
@@ -93,7 +96,8 @@ def data_flags(args, training: bool = True) -> dict:
     if not training:
         return dict(test_root=root)
     return dict(data_root=root, fold=getattr(args, 'fold', None),
-                num_folds=getattr(args, 'folds', None))
+                num_folds=getattr(args, 'folds', None),
+                split_file=getattr(args, 'split_file', None))
 
 
 def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config:
@@ -104,10 +108,10 @@ def read_config(path: str, cfg_options: Optional[dict] = None, **data) -> Config
     Args:
         path (str): Config file.
         cfg_options (dict, optional): ``--cfg-options``; its ``data_root``,
-            ``test_root``, ``fold`` and ``num_folds`` act as the flags, any other
-            top-level key nothing reads is an error.
-        **data: ``data_root``, ``test_root``, ``fold``, ``num_folds`` from flags
-            (None: not given).
+            ``test_root``, ``fold``, ``num_folds`` and ``split_file`` act as the flags,
+            any other top-level key nothing reads is an error.
+        **data: ``data_root``, ``test_root``, ``fold``, ``num_folds``, ``split_file``
+            from flags (None: not given).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no such config file')

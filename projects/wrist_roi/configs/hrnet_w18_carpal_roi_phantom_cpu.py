@@ -33,4 +33,4 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='DiceMetric', classes=carpal_classes)
 test_evaluator = dict(_delete_=True, type='DiceMetric', classes=carpal_classes)
-custom_hooks = []
+custom_hooks = [dict(type='RecordSplitHook')]  # no staged loss weights

@@ -1,17 +1,17 @@
-"""The thresholds JSON: what tune_thresholds.py writes, --thresholds reads."""
+"""The thresholds JSON that --thresholds reads."""
 import json
 
 import pytest
 
-from mmseg_ext.utils.formats.thresholds_json import load_thresholds, write_thresholds
+from mmseg_ext.utils.formats.thresholds_json import load_thresholds
 
 CLASSES = ('a', 'b', 'c')
 
 
 def test_round_trip_and_defaults(tmp_path):
     path = str(tmp_path / 't.json')
-    write_thresholds(path, {'a': 0.25, 'c': 0.75})
-    assert json.load(open(path)) == {'a': 0.25, 'c': 0.75}
+    with open(path, 'w') as f:
+        json.dump({'a': 0.25, 'c': 0.75}, f)
     assert load_thresholds(path, CLASSES) == [0.25, 0.5, 0.75]  # missing: the default
     assert load_thresholds(path, CLASSES, default=0.4)[1] == 0.4
 

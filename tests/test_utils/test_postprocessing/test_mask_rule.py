@@ -30,14 +30,24 @@ def test_crf_needs_the_image():
 
 
 def test_threshold_precedence(tmp_path):
-    """search result > thresholds JSON > test_cfg.threshold > 0.5."""
+    """thresholds JSON > test_cfg.threshold > 0.5; the cleanup is kept."""
     path = tmp_path / 't.json'
     path.write_text(json.dumps({'Radius': 0.3}))
     from_json = load_thresholds(str(path), HAND_BONE_CLASSES)
-    search = [0.8] * len(HAND_BONE_CLASSES)
     cfg = dict(threshold=0.6, cleanup=dict(min_area=5))
     assert mask_rule_for(None).threshold == 0.5
     assert mask_rule_for(cfg).threshold == 0.6
     assert mask_rule_for(cfg, from_json).threshold[-2:] == [0.3, 0.5]
-    rule = mask_rule_for(cfg, from_json, search)
-    assert rule.threshold == search and rule.cleanup == dict(min_area=5)
+    rule = mask_rule_for(cfg, from_json)
+    assert rule.cleanup == [dict(min_area=5)]
+
+
+def test_cleanup_list_applies_each_step_to_its_classes():
+    """A cleanup list (a recipe's per-class choice) applies each step to its classes only."""
+    masks = torch.zeros((2, 8, 8), dtype=torch.bool)
+    masks[:, 1:3, 1:3] = True  # 4 px
+    masks[:, 5:6, 5:6] = True  # 1 px
+    rule = MaskRule(0.5, [dict(classes=[0], keep_largest=True), dict(classes=[1], min_area=5)])
+    out = rule.finish(masks)
+    assert out[0].sum() == 4 and not out[0, 5, 5]
+    assert out[1].sum() == 0

@@ -52,6 +52,38 @@ def test_fold_changes_the_validation_images(phantom_root):
     assert vals[0] and vals[1] and not vals[0] & vals[1]
 
 
+@pytest.mark.parametrize('by', ['flags', 'cfg-options'])
+def test_split_file_reaches_the_built_datasets(by, phantom_root, tmp_path, monkeypatch):
+    from mmseg_ext.datasets.folds import write_split_file
+    config = osp.join(REPO_ROOT, CONFIGS[0])
+    root = osp.join(phantom_root, 'train')
+    keys = DATASETS.build(dict(type='HandBoneDataset', data_root=root, pipeline=[])).image_keys()
+    write_split_file(str(tmp_path / 'splits.json'),
+                     [dict(train=keys[1:], val=keys[:1]), dict(train=keys[:1], val=keys[1:])])
+    monkeypatch.chdir(tmp_path)  # a relative path is made absolute
+    values = dict(data_root=root, fold=0, num_folds=2, split_file='splits.json')
+    cfg = read_config(config, None, **values) if by == 'flags' else \
+        read_config(config, dict(values))
+    assert cfg.split_file == str(tmp_path / 'splits.json')  # the dumped config says it
+    assert _built(cfg, 'val_dataloader').image_keys() == keys[:1]
+    assert _built(cfg, 'train_dataloader').image_keys() == keys[1:]
+    with pytest.raises(ConfigOptionError, match='--split-file nowhere.json: no such file'):
+        read_config(config, None, split_file='nowhere.json')
+    with pytest.raises(ConfigOptionError, match='disagree'):
+        read_config(config, {'split_file': 'splits.json'}, split_file='other.json')
+
+
+def test_train_flags_include_split_file():
+    import argparse
+
+    from mmseg_ext.utils.runtime.launch import add_data_args, data_flags
+    parser = argparse.ArgumentParser()
+    add_data_args(parser, training=True)
+    args = parser.parse_args(['--fold', '1', '--folds', '3', '--split-file', 'w/splits.json'])
+    assert data_flags(args) == dict(data_root=None, fold=1, num_folds=3,
+                                    split_file='w/splits.json')
+
+
 def test_bad_data_options_stop_naming_the_flag(phantom_root, tmp_path):
     config = osp.join(REPO_ROOT, CONFIGS[0])
     with pytest.raises(ConfigOptionError, match='--data-root .*no DCM/ folder'):
