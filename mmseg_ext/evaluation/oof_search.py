@@ -38,7 +38,7 @@ def weight_grid(num_configs: int, step: float = 0.25) -> np.ndarray:
         num_configs (int): K, the configurations.
         step (float): Grid step, 1 / an integer. Defaults to 0.25.
     """
-    units = int(round(1 / step))
+    units = int(round(1 / step)) if step > 0 else 0
     if units < 1 or abs(units * step - 1) > 1e-9:
         raise ValueError(f'weight step {step} must be 1 / an integer (e.g. 0.25)')
     rows = [np.array(c, float) / units

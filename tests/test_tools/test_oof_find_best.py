@@ -92,7 +92,7 @@ def _labels(json_path, shape):
     planes = np.zeros((len(HAND_BONE_CLASSES), ) + shape, bool)
     for annotation in json.load(open(json_path))['annotations']:
         plane = np.zeros(shape, np.uint8)
-        points = np.asarray(annotation['points'], np.int32)
+        points = np.rint(np.asarray(annotation['points'], float)).astype(np.int32)
         cv2.fillPoly(plane, [points], 1)
         planes[HAND_BONE_CLASSES.index(annotation['label'])] |= plane.astype(bool)
     return planes

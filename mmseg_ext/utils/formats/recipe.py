@@ -118,7 +118,10 @@ def read_recipe(path: str, classes: Optional[Sequence[str]] = None) -> Recipe:
                           f'{len(classes)})')
     folder = osp.dirname(osp.abspath(path))
     members = []
-    for entry in content.get('members') or []:
+    for index, entry in enumerate(content.get('members') or []):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str)
+                                                  for k in ('config', 'checkpoint')):
+            raise RecipeError(f'{path}: member #{index} needs "config" and "checkpoint" paths')
         files = [osp.normpath(osp.join(folder, entry[k])) for k in ('config', 'checkpoint')]
         for file in files:
             if not osp.isfile(file):

@@ -4,6 +4,7 @@ claim of the format: masks re-made from the float16 logits differ from those of 
 logits only at pixels whose probability lies within 1e-3 of the threshold."""
 import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -75,11 +76,11 @@ def test_write_is_atomic_and_replaces(tmp_path):
 def test_read_errors_name_the_file(tmp_path):
     text = tmp_path / 'text.npz'
     text.write_text('not a zip')
-    with pytest.raises(OofFileError, match=str(text)):
+    with pytest.raises(OofFileError, match=re.escape(str(text))):
         read_oof_header(str(text))
     no_header = tmp_path / 'no_header.npz'
     np.savez(str(no_header), view0=np.zeros((1, 2, 2), np.float16))
-    with pytest.raises(OofFileError, match=str(no_header)):
+    with pytest.raises(OofFileError, match=re.escape(str(no_header))):
         read_oof_file(str(no_header))
     future = str(tmp_path / 'future.npz')
     write_oof_file(future, _record())
@@ -136,7 +137,7 @@ def test_float16_masks_differ_only_next_to_the_threshold(tmp_path):
     # (a pixel between a logit of 8 and one of -5 inherits the larger one), and the sigmoid's
     # slope is at most 1/4: no probability moves by 1e-3
     assert float((stored_probs - probs).abs().max()) < 1e-3
-    flipped, within = {}, {}
+    flipped, distance = {}, []
     for t in np.round(np.arange(0.1, 0.91, 0.1), 2):
         thresholds = torch.full((29, 1, 1), float(t))
         want = merge_masks([exact], [1.0], thresholds).clone()
@@ -144,10 +145,9 @@ def test_float16_masks_differ_only_next_to_the_threshold(tmp_path):
         assert torch.equal(want, probs > t)  # the box path is the dense one here
         differ = got != want
         flipped[t] = int(differ.sum())
-        within[t] = int(((probs - t).abs() < 2.5e-4).sum())
-        assert bool(((probs[differ] - t).abs() <= 1e-3).all()), t
-    print(flipped, within)
+        distance += (probs[differ] - t).abs().tolist()
+    # every flipped pixel lies within float16 rounding of the threshold ...
+    assert max(distance) <= 1e-3, flipped
+    # ... and they are few: 9 thresholds x 290,000 pixels compared, a few dozen flip
     total = sum(flipped.values())
-    # 9 x 290,000 pixels compared: a few dozen flip, all within rounding of the threshold
-    assert 0 < total < 100, flipped
-    assert total < sum(within.values()), (flipped, within)
+    assert 0 < total < 1e-4 * 9 * probs.numel(), flipped
