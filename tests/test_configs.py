@@ -97,3 +97,53 @@ def test_demo_configs_keep_cpu_settings():
         assert cfg.expected_device == 'cpu' and cfg.sync_bn is None
         assert not cfg.env_cfg.cudnn_benchmark
         assert cfg.train_dataloader.num_workers == 1 and not cfg.train_dataloader.pin_memory
+
+
+REHEARSAL = '''
+import sys
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS, MODELS
+import mmseg_ext  # noqa: F401
+config, data_root = sys.argv[1:3]
+init_default_scope('mmseg')
+cfg = Config.fromfile(config)
+torch.manual_seed(0)
+model = MODELS.build(cfg.model)
+if 'w18' in config:  # one training step through the config's own train pipeline
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=data_root, fold=None))
+    batch = pseudo_collate([dataset[0]])
+    assert tuple(batch['inputs'][0].shape) == (3, 2048, 2048), batch['inputs'][0].shape
+    model.train()
+    losses = model.train_step(batch, build_optim_wrapper(model, cfg.optim_wrapper))
+    assert all(torch.isfinite(v) for v in losses.values()), losses
+else:  # a forward pass of the test pipeline (a W48 training step needs ~28 GB)
+    dataset = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=data_root,
+                                  test_mode=True))
+    model.eval()
+    with torch.no_grad():
+        masks = model.test_step(pseudo_collate([dataset[0]]))[0].pred_sem_seg.data
+    assert tuple(masks.shape) == (29, 2048, 2048), masks.shape
+print('REHEARSED', config)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', ['hrnet_w18_hand_2048.py', 'hrnet_w48_hand_2048.py'])
+def test_2048_configs_rehearse_on_the_cpu(name, tmp_path_factory):
+    """A 2048² phantom through the W18 2048 config's train pipeline and one training step
+    (batch 1: ~60 s and ~14 GB on a 2-core CPU), and a W48 2048 forward pass (~25 s,
+    ~4 GB), each in its own process."""
+    from mmseg_ext.datasets.phantoms import make_phantoms
+    from tests.helpers import run_tool
+    root = tmp_path_factory.getbasetemp() / 'phantoms_2048'
+    if not root.exists():
+        make_phantoms(str(root), num_ids=1, size=2048, seed=0, num_test_ids=0)
+    script = tmp_path_factory.mktemp('rehearsal') / 'rehearse.py'
+    script.write_text(REHEARSAL)
+    proc = run_tool(str(script), osp.join(REPO_ROOT, 'configs', 'hrnet', name),
+                    str(root / 'train'), timeout=900)
+    assert 'REHEARSED' in proc.stdout
