@@ -30,6 +30,7 @@ from mmseg_ext.datasets.folds import (group_kfold_assignment, read_split_file, s
 from mmseg_ext.evaluation.oof_run import (OOF_DIR, OofRunError, cv_summary, load_oof_run,
                                           write_cv_summary, write_oof_submission)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.fileio.checkpoint import checkpoint_split
 from mmseg_ext.utils.fileio.file_scan import scan_files
 from mmseg_ext.utils.formats.fold_result import FoldResult, read_fold_result, write_fold_result
 from mmseg_ext.utils.formats.kfold_report import dice_per_fold, write_kfold_report
@@ -114,26 +115,50 @@ def image_keys(data_root: str) -> List[str]:
                   for path in scan_files(osp.join(data_root, 'DCM'), ('.png', '.dcm')))
 
 
-def check_no_unrecorded_folds(work_root: str) -> None:
-    """Stop when ``work_root`` holds trained folds but no ``splits.json``: they were trained
-    with the fold numbering of before (not scikit-learn's), which this run would mix in.
+def recorded_val_keys(fold_dir: str) -> Optional[List[str]]:
+    """The validation keys that the fold's latest checkpoint recorded (``RecordSplitHook``),
+    None when it has no checkpoint or records no split.
+
+    Args:
+        fold_dir (str): ``W/fold{k}``.
+    """
+    pointer = osp.join(fold_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        checkpoint = f.read().strip()
+    if not osp.isfile(checkpoint):
+        checkpoint = osp.join(fold_dir, osp.basename(checkpoint))
+    split = checkpoint_split(checkpoint) if osp.isfile(checkpoint) else None
+    return sorted(split['val']) if split else None
+
+
+def check_no_unrecorded_folds(work_root: str, split: list) -> None:
+    """Stop when ``work_root`` holds trained folds but no ``splits.json``, unless each such
+    fold's checkpoint recorded exactly ``split``'s validation images for it (folds trained
+    elsewhere with ``tools/train.py --fold k --work-dir W/fold{k}``, e.g. on a cluster).
 
     Args:
         work_root (str): Root of the fold work dirs.
+        split (list): The split this run would write.
     """
-    found = sorted(
-        osp.join(name, marker) for name in (os.listdir(work_root) if osp.isdir(work_root)
-                                            else [])
-        if name.startswith('fold') and name[4:].isdigit()
-        for marker in ('fold_result.json', 'last_checkpoint')
-        if osp.isfile(osp.join(work_root, name, marker)))
-    if found:
+    names = os.listdir(work_root) if osp.isdir(work_root) else []
+    for name in sorted(n for n in names if n.startswith('fold') and n[4:].isdigit()):
+        fold_dir = osp.join(work_root, name)
+        markers = [m for m in ('fold_result.json', 'last_checkpoint')
+                   if osp.isfile(osp.join(fold_dir, m))]
+        if not markers:
+            continue
+        fold = int(name[4:])
+        recorded = recorded_val_keys(fold_dir)
+        if fold < len(split) and recorded == sorted(split[fold]['val']):
+            continue
         raise ConfigOptionError(
-            f'{work_root} holds trained folds ({", ".join(found[:3])}) but no splits.json: '
-            'they were numbered by the GroupKFold order of before (folds are now numbered as '
-            "scikit-learn's GroupKFold and recorded in splits.json), so this run would mix "
-            'two splits. Use another --work-dir (the finished folds there stay usable as '
-            'they are)')
+            f'{fold_dir} holds a trained fold ({markers[0]}) but {work_root} has no '
+            'splits.json, and its checkpoint does not record the validation images of fold '
+            f'{fold} of this split (folds are numbered as scikit-learn\'s GroupKFold; '
+            'earlier versions numbered them otherwise): this run would mix two splits. Use '
+            'another --work-dir, or give the split it trained with as --split-file')
 
 
 def prepare_split_file(work_root: str, data_root: str, num_folds: int,
@@ -163,8 +188,9 @@ def prepare_split_file(work_root: str, data_root: str, num_folds: int,
             raise ConfigOptionError(f'{path} holds other folds than --split-file {given}: use '
                                     'another --work-dir, or leave --split-file out')
         return path
-    check_no_unrecorded_folds(work_root)
-    write_split_file(path, split or split_of(keys, num_folds))
+    split = split or split_of(keys, num_folds)
+    check_no_unrecorded_folds(work_root, split)
+    write_split_file(path, split)
     return path
 
 

@@ -72,13 +72,35 @@ def test_work_dir_trained_before_splits_json_stops(kfold, root, tmp_path, marker
     work = tmp_path / 'kf'
     (work / 'fold1').mkdir(parents=True)
     (work / 'fold1' / marker).write_text('{}')
-    with pytest.raises(ConfigOptionError, match=f'{work} holds trained folds '
-                       rf'\(fold1/{marker}\) but no splits.json: .*scikit-learn.* Use another '
-                       '--work-dir'):
+    with pytest.raises(ConfigOptionError, match=f'{work / "fold1"} holds a trained fold '
+                       rf'\({marker}\) but {work} has no splits.json.*scikit-learn.* Use '
+                       'another --work-dir'):
         kfold.prepare_split_file(str(work), root, 2)
     assert not (work / 'splits.json').exists()
     shutil.rmtree(work / 'fold1')
     kfold.prepare_split_file(str(work), root, 2)  # fold dirs without training: fine
+
+
+def test_fold_trained_elsewhere_on_this_split_is_kept(kfold, root, tmp_path):
+    """A fold trained with tools/train.py --fold k --work-dir W/fold{k} (e.g. on a cluster)
+    whose checkpoint recorded this split's fold k: kfold writes splits.json and goes on."""
+    import torch
+
+    from mmseg_ext.datasets.folds import split_of
+    keys = kfold.image_keys(root)
+    work = tmp_path / 'kf'
+    (work / 'fold1').mkdir(parents=True)
+    checkpoint = work / 'fold1' / 'iter_8.pth'
+    (work / 'fold1' / 'last_checkpoint').write_text(str(checkpoint))
+    val = split_of(keys, 2)[1]['val']
+    torch.save({'meta': {'split': dict(train=[], val=list(reversed(val)))}}, checkpoint)
+    kfold.prepare_split_file(str(work), root, 2)
+    assert (work / 'splits.json').exists()
+    (work / 'splits.json').unlink()
+    torch.save({'meta': {'split': dict(train=[], val=val[1:])}}, checkpoint)
+    with pytest.raises(ConfigOptionError, match='does not record the validation images of '
+                       'fold 1'):
+        kfold.prepare_split_file(str(work), root, 2)
 
 
 def test_every_fold_trains_with_the_work_dirs_split_file(kfold):
