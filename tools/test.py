@@ -5,8 +5,11 @@
 Same arguments as mmseg's tools/test.py otherwise.
 """
 import argparse
+import logging
+import sys
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  (registers components, safe checkpoint loading)
@@ -76,8 +79,25 @@ def main() -> None:
     if args.out_dir:
         cfg.test_evaluator = [cfg.test_evaluator] if cfg.get('test_evaluator') else []
         cfg.test_evaluator.append(dict(type='MaskDump', out_dir=args.out_dir))
+    check_scored_images(cfg, args.checkpoint)
     runner = Runner.from_cfg(cfg)
     runner.test()
+
+
+def check_scored_images(cfg: Config, checkpoint: str) -> None:
+    """A labelled test set (scored) must not hold images the checkpoint trained on (its
+    recorded split); a checkpoint without a recorded split gets a warning."""
+    dataset = cfg.test_dataloader.dataset
+    if dataset.get('test_mode', False) or dataset.get('type') != 'HandBoneDataset':
+        return
+    from mmseg_ext.apis.oof import (SplitLeakError, UnknownSplitError, check_not_trained_on,
+                                    dataset_keys)
+    try:
+        check_not_trained_on(checkpoint, dataset_keys(dataset), 'scored test')
+    except UnknownSplitError as err:
+        print_log(str(err), logger='current', level=logging.WARNING)
+    except SplitLeakError as err:
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

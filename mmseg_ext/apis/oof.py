@@ -14,7 +14,12 @@ from mmseg_ext.utils.runtime.progress import track
 
 
 class SplitLeakError(ValueError):
-    """A checkpoint asked to predict or be scored on an image it trained on."""
+    """A checkpoint asked to predict or be scored on an image it trained on, or whose
+    training images are not known."""
+
+
+class UnknownSplitError(SplitLeakError):
+    """A checkpoint that records no training split."""
 
 
 def image_key(img_path: str, img_dir: str) -> str:
@@ -49,6 +54,23 @@ def validation_images(config: str, data_root: Optional[str] = None,
     return [(image_key(path, img_dir), path) for path in paths]
 
 
+def dataset_keys(dataset_cfg: dict) -> List[str]:
+    """The image keys of a loader's dataset config (built without its pipeline).
+
+    Args:
+        dataset_cfg (dict): A ``*_dataloader.dataset`` config.
+    """
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    import mmseg_ext.datasets  # noqa: F401  (registers the dataset)
+    init_default_scope('mmseg')
+    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
+    img_dir = dataset.data_prefix['img_path']
+    return sorted(image_key(dataset.get_data_info(i)['img_path'], img_dir)
+                  for i in range(len(dataset)))
+
+
 def check_not_trained_on(checkpoint: str, keys: Sequence[str], what: str) -> None:
     """Stop when ``checkpoint`` trained on one of the image ``keys``, by the split it
     recorded (:class:`~mmseg_ext.engine.hooks.RecordSplitHook`).
@@ -61,12 +83,12 @@ def check_not_trained_on(checkpoint: str, keys: Sequence[str], what: str) -> Non
 
     Raises:
         SplitLeakError: The first key it trained on, and how many.
-        ValueError: The checkpoint records no split: whether it trained on the images
-            cannot be known.
+        UnknownSplitError: The checkpoint records no split: whether it trained on the
+            images cannot be known.
     """
     split = checkpoint_split(checkpoint)
     if split is None:
-        raise SplitLeakError(
+        raise UnknownSplitError(
             f'{checkpoint} records no training split (made before mmseg_ext recorded one): '
             f'whether it trained on the {what} images cannot be checked; retrain it, or '
             'score it on a held-out data root with tools/test.py')

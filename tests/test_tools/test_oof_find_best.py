@@ -204,3 +204,16 @@ def test_split_is_recorded_in_the_work_dir_and_checkpoints(tiny_kfold, tiny_kfol
     for fold, result in run.folds.items():
         assert sorted(checkpoint_split(result.checkpoint)['val']) == sorted(first[fold]['val'])
     assert torch.is_tensor(run.record(run.keys[0]).raw.views[0].logits)
+
+
+def test_tools_test_stops_when_scoring_images_the_checkpoint_trained_on(tiny_kfold,
+                                                                        phantom_root):
+    """Fold 0's checkpoint scored on fold 1's validation images (its training images)."""
+    result = load_oof_run(str(tiny_kfold.work_dir)).folds[0]
+    first_trained = sorted(checkpoint_split(result.checkpoint)['train'])[0]
+    dataset = 'test_dataloader.dataset.'
+    proc = run_tool('tools/test.py', result.config, result.checkpoint, '--cfg-options',
+                    f'{dataset}data_root={osp.join(phantom_root, "train")}', f'{dataset}fold=1',
+                    f'{dataset}split=val', f'{dataset}test_mode=False', check=False)
+    assert proc.returncode != 0
+    assert 'scored test images, e.g. ' + first_trained in proc.stderr, proc.stderr[-2000:]
