@@ -194,6 +194,10 @@ if [ "${1:-}" = test ]; then
 fi
 # Non-editable install: puts tools/ and configs/ under mmseg_ext/.mim for `mim run` (openmim
 # cannot find them in a PEP 660 editable install).
+# setuptools builds in $ROOT/build and keeps what it finds there, and files an earlier install
+# left behind stay in site-packages: a file deleted from the checkout would stay in the
+# installed copy, so the build and the installed package start from nothing.
+rm -rf "$ROOT/build" "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mmseg_ext"
 "${PIP[@]}" --no-deps --force-reinstall --no-build-isolation "$ROOT"
 # The one way this venv's processes run the checkout's code (tools, benchmarks, projects, tests,
 # `mim run` from any folder): a .pth line that puts the checkout before site-packages, so its
