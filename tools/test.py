@@ -37,6 +37,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--thresholds', help="JSON {class: threshold}; default the config's "
                         'test_cfg.threshold, else 0.5')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--allow-training-images', action='store_true',
+                        help='score a labelled test set even where the checkpoint trained on '
+                        'its images (its recorded split); the score is then no validation score')
     add_data_args(parser, training=False)
     add_common_args(parser)
     return parser.parse_args()
@@ -79,14 +82,16 @@ def main() -> None:
     if args.out_dir:
         cfg.test_evaluator = [cfg.test_evaluator] if cfg.get('test_evaluator') else []
         cfg.test_evaluator.append(dict(type='MaskDump', out_dir=args.out_dir))
-    check_scored_images(cfg, args.checkpoint)
+    if not args.allow_training_images:
+        check_scored_images(cfg, args.checkpoint)
     runner = Runner.from_cfg(cfg)
     runner.test()
 
 
 def check_scored_images(cfg: Config, checkpoint: str) -> None:
     """A labelled test set (scored) must not hold images the checkpoint trained on (its
-    recorded split); a checkpoint without a recorded split gets a warning."""
+    recorded split; ``--allow-training-images`` skips this); a checkpoint without a recorded
+    split gets a warning."""
     dataset = cfg.test_dataloader.dataset
     if dataset.get('test_mode', False) or dataset.get('type') != 'HandBoneDataset':
         return

@@ -111,11 +111,13 @@ def test_two_process_train_keeps_the_ranks_parameters_equal(phantom_root, tmp_pa
 def test_two_process_dice_and_submission_equal_one_process(tiny_run, tmp_path):
     config, ckpt = tiny_run
     odd = _odd_labelled_test_config(config, tmp_path)
+    # tiny_run trained on these images: the comparison of 1 and 2 processes allows it
     one = _log(run_tool('tools/test.py', odd, ckpt, '--work-dir', str(tmp_path / 'w1'),
-                        '--submission', str(tmp_path / 'one.csv'), extra_env=DIST_ENV,
-                        timeout=900))
+                        '--submission', str(tmp_path / 'one.csv'), '--allow-training-images',
+                        extra_env=DIST_ENV, timeout=900))
     two = _log(run_tool('tools/dist_test.sh', odd, ckpt, '2', '--work-dir', str(tmp_path / 'w2'),
-                        '--submission', str(tmp_path / 'two.csv'), interpreter='bash',
+                        '--submission', str(tmp_path / 'two.csv'), '--allow-training-images',
+                        interpreter='bash',
                         extra_env=dict(DIST_ENV, PORT=29612), timeout=900))
     assert _mdice(one) > 0.01, 'the checkpoint must predict something'
     assert _mdice(one) == pytest.approx(_mdice(two), abs=1e-12)
