@@ -59,8 +59,12 @@ def write_runs(data_root: str, work: str, configs: int, folds: int, input_size: 
         with open(config, 'w') as f:
             f.write('model = dict(test_cfg=dict(threshold=0.5))\n')
         for fold in range(folds):
-            write_fold_result(osp.join(run_dir, f'fold{fold}'), FoldResult(
-                fold, folds, data_root, config, osp.join(run_dir, f'fold{fold}', 'best.pth')))
+            checkpoint = osp.join(run_dir, f'fold{fold}', 'best.pth')
+            write_fold_result(osp.dirname(checkpoint), FoldResult(fold, folds, data_root,
+                                                                  config, checkpoint))
+            val = [key for key in keys if fold_of[key.split('/')[0]] == fold]
+            train = [key for key in keys if fold_of[key.split('/')[0]] != fold]
+            torch.save({'meta': {'split': dict(train=train, val=val)}}, checkpoint)
         for i, key in enumerate(keys):
             name = osp.basename(key) + '.png'
             bits = ground_truth_bits(labelled[name], NUM_CLASSES)

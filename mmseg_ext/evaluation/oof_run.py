@@ -102,6 +102,33 @@ def finished_folds(work_dir: str) -> Dict[int, FoldResult]:
     return {k: found[k] for k in range(num_folds)}
 
 
+def check_complete(work_dir: str, fold: int, checkpoint: str, keys: List[str]) -> None:
+    """Stop unless fold ``fold`` has a file for every image its checkpoint validated on
+    (its recorded split): a killed prediction pass leaves some out.
+
+    Args:
+        work_dir (str): The k-fold work dir.
+        fold (int): The fold.
+        checkpoint (str): The fold's checkpoint.
+        keys (list[str]): The keys of the fold's out-of-fold files.
+
+    Raises:
+        OofRunError: Images without a file (the first named), or a checkpoint that records
+            no split.
+    """
+    from mmseg_ext.utils.fileio.checkpoint import checkpoint_split
+    split = checkpoint_split(checkpoint)
+    if split is None:
+        raise OofRunError(f'{checkpoint} records no training split: its out-of-fold files '
+                          'cannot be checked against it; retrain the fold')
+    missing = sorted(set(split['val']) - set(keys))
+    if missing:
+        raise OofRunError(
+            f'{work_dir}: fold {fold} lacks the out-of-fold files of {len(missing)} of its '
+            f'{len(split["val"])} validation images (e.g. {missing[0]}); run tools/kfold.py '
+            f'CONFIG --work-dir {work_dir} again: it makes only the missing ones')
+
+
 def load_oof_run(work_dir: str) -> OofRun:
     """The checked out-of-fold predictions of ``work_dir``.
 
@@ -121,6 +148,7 @@ def load_oof_run(work_dir: str) -> OofRun:
             raise OofRunError(f'{oof_dir}: no out-of-fold predictions yet; run tools/kfold.py '
                               f'CONFIG --work-dir {work_dir} (with the same --folds/--data-root) '
                               'again: it makes them for finished folds without training')
+        check_complete(work_dir, k, folds[k].checkpoint, keys)
         for key in keys:
             if key in fold_of:
                 raise OofRunError(f'{work_dir}: image {key} has out-of-fold files in fold '

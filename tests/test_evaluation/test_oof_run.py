@@ -30,6 +30,9 @@ def _write_run(work_dir, split=SPLIT, tta=False, classes=HAND_BONE_CLASSES):
         folder = osp.join(work_dir, f'fold{fold}')
         write_fold_result(folder, FoldResult(fold, len(split), '/data/train', config,
                                              osp.join(folder, 'best.pth'), dict(mDice=0.9)))
+        others = [k for f, ks in split.items() if f != fold for k in ks]
+        torch.save({'meta': {'split': dict(train=others, val=list(keys), fold=fold)}},
+                   osp.join(folder, 'best.pth'))  # what RecordSplitHook records
         for i, key in enumerate(keys):
             _write_oof(work_dir, fold, key, seed=fold * 10 + i, tta=tta, classes=classes)
     with open(config, 'w') as f:
@@ -64,6 +67,15 @@ def test_load_finds_every_key_once_with_its_fold(tmp_path):
     thresholds = torch.full((29, 1, 1), 0.5)
     assert torch.equal(masks, merge_masks([record.raw.stack()], [1.0], thresholds))
     assert masks.any()
+
+
+def test_fold_missing_some_oof_files_names_the_first(tmp_path):
+    """A killed prediction pass: the fold's recorded validation images without a file."""
+    work_dir = _write_run(str(tmp_path))
+    os.remove(oof_path(osp.join(work_dir, 'fold1', 'oof'), 'ID010/c'))
+    with pytest.raises(OofRunError, match='fold 1 lacks the out-of-fold files of 1 of its 2 '
+                       r'validation images \(e.g. ID010/c\); run tools/kfold.py'):
+        load_oof_run(work_dir)
 
 
 def test_fold_without_oof_files_names_kfold(tmp_path):
