@@ -1,8 +1,9 @@
-"""Train the folds of a config (resumable, side by side on several GPUs) and report Dice.
+"""Train the folds of a config (resumable, side by side on several GPUs), predict each fold's
+validation images (out-of-fold) and report the cross-validation Dice.
 
 ``python tools/kfold.py CONFIG --data-root DIR --folds 5 [--only 0,2] [--work-dir W]
 [--gpus 0,1,2,3 | --parallel N] [--amp [--amp-dtype bfloat16]] [--auto-scale-lr]
-[--cfg-options ...]``
+[--split-file F] [--tta] [--device cuda] [--cfg-options ...]``
 
 Each fold trains in its own process (tools/train.py ``--fold k --resume``) in ``W/fold{k}``.
 Run the same command again after a kill: finished folds are skipped (their checkpoints and
@@ -12,6 +13,10 @@ metrics untouched) and an interrupted fold resumes from its last checkpoint. Wri
 ``W/kfold_report.png``; each fold's ``learning_curve.png`` is in its work dir.
 The folds (numbered as scikit-learn's ``GroupKFold``) are written once to ``W/splits.json``,
 which every fold and every re-run trains with; ``--split-file F`` uses ``F``'s folds instead.
+Each finished fold's best checkpoint then predicts its validation images into
+``W/fold{k}/oof/`` (only the missing files on a re-run; ``--tta``: the config's TTA views),
+and once every fold has them: ``W/oof.csv`` and the CV score ``W/cv_summary.csv``/``.json``
+(for ``tools/find_best.py``).
 """
 import argparse
 import os
