@@ -22,17 +22,6 @@ class UnknownSplitError(SplitLeakError):
     """A checkpoint that records no training split."""
 
 
-def image_key(img_path: str, img_dir: str) -> str:
-    """``DIR/DCM/ID001/a_R.png`` -> ``ID001/a_R``: the image's path under the image
-    folder without its extension (never split on ``_``).
-
-    Args:
-        img_path (str): The image file.
-        img_dir (str): The dataset's image folder (``DIR/DCM``).
-    """
-    return osp.splitext(osp.relpath(img_path, img_dir))[0].replace(os.sep, '/')
-
-
 def validation_images(config: str, data_root: Optional[str] = None,
                       cfg_options: Optional[dict] = None) -> List[Tuple[str, str]]:
     """(key, path) of every image of the config's validation loader, in path order.
@@ -49,9 +38,8 @@ def validation_images(config: str, data_root: Optional[str] = None,
     cfg = read_config(config, cfg_options, data_root=data_root)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     dataset = DATASETS.build(dict(cfg.val_dataloader.dataset, pipeline=[]))  # paths only
-    img_dir = dataset.data_prefix['img_path']
-    paths = sorted(dataset.get_data_info(i)['img_path'] for i in range(len(dataset)))
-    return [(image_key(path, img_dir), path) for path in paths]
+    paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+    return sorted(zip(dataset.image_keys(), paths))
 
 
 def dataset_keys(dataset_cfg: dict) -> List[str]:
@@ -65,10 +53,7 @@ def dataset_keys(dataset_cfg: dict) -> List[str]:
 
     import mmseg_ext.datasets  # noqa: F401  (registers the dataset)
     init_default_scope('mmseg')
-    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
-    img_dir = dataset.data_prefix['img_path']
-    return sorted(image_key(dataset.get_data_info(i)['img_path'], img_dir)
-                  for i in range(len(dataset)))
+    return sorted(DATASETS.build(dict(dataset_cfg, pipeline=[])).image_keys())
 
 
 def check_not_trained_on(checkpoint: str, keys: Sequence[str], what: str) -> None:
