@@ -13,6 +13,7 @@ from mmseg_ext.utils.fileio.file_scan import paths_by_name, scan_files
 from mmseg_ext.utils.fileio.xray_io import read_xray_shape
 from mmseg_ext.utils.formats.annotation_json import (count_polygons_past_border,
                                                      parse_annotation_file)
+from mmseg_ext.utils.formats.exclude_file import read_exclude_file
 
 from .folds import group_kfold_assignment, read_split_file
 
@@ -111,8 +112,7 @@ class HandBoneDataset(BaseSegDataset):
     def _excluded(self) -> set:
         if self.exclude_file is None:
             return set()
-        with open(self.exclude_file) as f:
-            return {ln.strip().strip('/') for ln in f if ln.strip() and not ln.startswith('#')}
+        return read_exclude_file(self.exclude_file)
 
     def _select_fold(self, keys: List[str]) -> List[str]:
         if self.fold is None:

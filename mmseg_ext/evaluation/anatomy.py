@@ -171,8 +171,13 @@ def annotation_features(polygons: Sequence[Tuple[int, np.ndarray]], shape: Seque
     return mask_features(unpack_bits(bits, num_classes), max_side=max(bits.shape))
 
 
-def _aligned(positions: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``positions`` or their mirror image (x negated), whichever is closer to ``reference``."""
+def mirror_aligned(positions: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``positions`` or their mirror image (x negated), whichever is closer to ``reference``.
+
+    Args:
+        positions (np.ndarray): (C, 2) x, y positions about the structure's centre.
+        reference (np.ndarray): (C, 2) positions to compare with (a right hand's).
+    """
     mirrored = positions * [-1, 1]
     direct = np.nansum((positions - reference) ** 2)
     return mirrored if np.nansum((mirrored - reference) ** 2) < direct else positions
@@ -236,7 +241,7 @@ class AnatomyPriors:
         positions = [f.normalised_positions(s) for f, s in zip(features, final)]
         reference = positions[0]
         for _ in range(2):  # align mirror images to the running mean
-            aligned = np.stack([_aligned(p, reference) for p in positions])
+            aligned = np.stack([mirror_aligned(p, reference) for p in positions])
             reference = np.nanmean(aligned, axis=0)
         area_mean = np.array([rel[present[:, c], c].mean() if present[:, c].any() else 0.0
                               for c in range(len(classes))])
@@ -374,7 +379,7 @@ def check_features(features: MaskFeatures, priors: AnatomyPriors,
     class_area = np.asarray(priors.class_area)
     scale = features.scale(class_area)
     rel = features.relative_areas(class_area, scale)
-    positions = _aligned(features.normalised_positions(scale), pos_mean)
+    positions = mirror_aligned(features.normalised_positions(scale), pos_mean)
     findings: List[Finding] = []
     for c, name in enumerate(priors.classes):
         if features.areas[c] == 0:

@@ -110,7 +110,7 @@ def write_png(path: str, rgb: np.ndarray) -> None:
     atomic_write_bytes(data.tobytes(), path)
 
 
-_STYLE = """
+REPORT_STYLE = """
 body { font-family: sans-serif; margin: 1.5em; background: #fafafa; color: #222; }
 table { border-collapse: collapse; } td, th { padding: 3px 10px; border-bottom: 1px solid #ddd; }
 th { cursor: pointer; background: #eee; user-select: none; } td.num { text-align: right; }
@@ -119,9 +119,9 @@ figure { margin: 0; width: 330px; } figure img { max-width: 320px; border: 1px s
 figcaption { font-size: 12px; } .key span { padding: 0 6px; margin-right: 8px; color: #fff; }
 """
 _SORT_SCRIPT = """
-document.querySelectorAll('#classes th').forEach(function (th, col) {
+document.querySelectorAll('#TABLE th').forEach(function (th, col) {
   th.addEventListener('click', function () {
-    var body = document.querySelector('#classes tbody');
+    var body = document.querySelector('#TABLE tbody');
     var rows = Array.prototype.slice.call(body.rows);
     var asc = th.dataset.order !== 'asc';
     rows.sort(function (a, b) {
@@ -131,14 +131,31 @@ document.querySelectorAll('#classes th').forEach(function (th, col) {
       return asc ? r : -r;
     });
     rows.forEach(function (r) { body.appendChild(r); });
-    document.querySelectorAll('#classes th').forEach(function (h) { h.dataset.order = ''; });
+    document.querySelectorAll('#TABLE th').forEach(function (h) { h.dataset.order = ''; });
     th.dataset.order = asc ? 'asc' : 'desc';
   });
 });
 """
 
 
-def _cell(value, digits: int = 4) -> str:
+def table_sort_script(table_id: str) -> str:
+    """The script that sorts the table ``table_id`` by the column whose header is clicked
+    (numbers by value, text alphabetically; cells carry their sort key in ``data-v``).
+
+    Args:
+        table_id (str): The table's ``id``.
+    """
+    return _SORT_SCRIPT.replace('TABLE', table_id)
+
+
+def table_cell(value, digits: int = 4) -> str:
+    """One ``<td>`` with its sort key: text as is, a number with ``digits`` decimals
+    (NaN shown as n/a).
+
+    Args:
+        value (str | float): The cell's value.
+        digits (int): Decimals of a number.
+    """
     if isinstance(value, str):
         return f'<td data-v="{html.escape(value)}">{html.escape(value)}</td>'
     text = 'n/a' if np.isnan(value) else f'{value:.{digits}f}'
@@ -152,10 +169,10 @@ def class_table_html(classes: Sequence[str], summary: Dict[str, np.ndarray]) -> 
                                              'hallucinations'))
     rows = []
     for c, name in enumerate(classes):
-        rows.append('<tr>' + _cell(name) + _cell(summary['dice'][c]) +
-                    _cell(summary['hd95'][c], 2) + _cell(summary['nsd'][c]) +
-                    _cell(float(summary['misses'][c]), 0) +
-                    _cell(float(summary['hallucinations'][c]), 0) + '</tr>')
+        rows.append('<tr>' + table_cell(name) + table_cell(summary['dice'][c]) +
+                    table_cell(summary['hd95'][c], 2) + table_cell(summary['nsd'][c]) +
+                    table_cell(float(summary['misses'][c]), 0) +
+                    table_cell(float(summary['hallucinations'][c]), 0) + '</tr>')
     return (f'<table id="classes"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
@@ -203,8 +220,8 @@ def write_report_page(report_dir: str, title: str, classes: Sequence[str],
              f'<p class="key">{key}</p>']
     body += [_gallery(heading, items) for heading, items in galleries]
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
-            f'</title><style>{_STYLE}</style></head><body>{"".join(body)}'
-            f'<script>{_SORT_SCRIPT}</script></body></html>')
+            f'</title><style>{REPORT_STYLE}</style></head><body>{"".join(body)}'
+            f'<script>{table_sort_script("classes")}</script></body></html>')
     path = osp.join(report_dir, 'index.html')
     with atomic_open(path, 'w', encoding='utf-8') as f:
         f.write(page)
