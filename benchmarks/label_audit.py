@@ -24,7 +24,8 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
-from typing import Dict, List
+import time
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -76,6 +77,78 @@ def train(data_root: str, work_dir: str, folds: int, iters: int) -> None:
                    cwd=ROOT, check=True)
 
 
+def audit(work_dir: str, data_root: str, out_dir: str, labels_only: bool) -> float:
+    """Run ``tools/audit_labels.py``; return its wall time (s)."""
+    args = ['--labels-only'] if labels_only else [work_dir]
+    start = time.perf_counter()
+    subprocess.run([sys.executable, 'tools/audit_labels.py', *args, '--data-root', data_root,
+                    '--out-dir', out_dir, '--gallery', '30'],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def read_audit(out_dir: str, keys: Dict[str, str]) -> Dict[str, dict]:
+    """Per image key: its score, whether flagged, and its top pair (class, kind, partner)."""
+    images: Dict[str, dict] = {}
+    with open(osp.join(out_dir, 'audit.csv')) as f:
+        for row in csv.DictReader(f):
+            key = keys[row['image']]
+            entry = images.setdefault(key, dict(score=float(row['score']), flagged=False,
+                                                top=(row['class'], row['kind'],
+                                                     row['partner'])))
+            entry['flagged'] |= bool(row['kind'])
+    return images
+
+
+def average_precision(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the precision-recall curve (average precision, ties broken against)."""
+    order = np.lexsort((positive, -scores))  # among equal scores, negatives first
+    hits = positive[order].astype(float)
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float((precision * hits).sum() / max(hits.sum(), 1))
+
+
+def fault_table(images: Dict[str, dict], faults: Dict[str, dict]) -> Tuple[List[list], dict]:
+    """Rows (kind, faults, found in top 5 %, in top 10 %, named, kind right, flagged, median
+    rank) and the summary (AP, clean flag rate)."""
+    clean = np.array([v['score'] for k, v in images.items() if k not in faults])
+    rows = []
+    for kind in LABEL_FAULTS:
+        keys = [k for k, f in faults.items() if f['kind'] == kind]
+        ranks = np.array([(clean >= images[k]['score']).mean() for k in keys])
+        named = [images[k]['top'][0] in faults[k]['classes'] for k in keys]
+        right = [images[k]['flagged'] and images[k]['top'][1] == kind
+                 and (kind != 'swap' or images[k]['top'][2] in faults[k]['classes'])
+                 for k in keys]
+        rows.append([kind, len(keys), (ranks <= 0.05).mean(), (ranks <= 0.10).mean(),
+                     np.mean(named), np.mean(right),
+                     np.mean([images[k]['flagged'] for k in keys]), float(np.median(ranks))])
+    keys = sorted(images)
+    scores = np.array([images[k]['score'] for k in keys])
+    positive = np.array([k in faults for k in keys])
+    summary = dict(ap=average_precision(scores, positive),
+                   ap_per_kind={kind: average_precision(
+                       scores[~positive | np.array([faults.get(k, {}).get('kind') == kind
+                                                    for k in keys])],
+                       positive[~positive | np.array([faults.get(k, {}).get('kind') == kind
+                                                      for k in keys])])
+                       for kind in LABEL_FAULTS},
+                   clean_flagged=float(np.mean([images[k]['flagged'] for k in keys
+                                                if k not in faults])))
+    return rows, summary
+
+
+def print_table(title: str, rows: List[list], summary: dict) -> None:
+    print(f'\n{title}')
+    print(f'{"fault":<9} {"n":>3} {"top 5%":>7} {"top 10%":>8} {"named":>6} {"kind ok":>8} '
+          f'{"flagged":>8} {"median rank":>12} {"PR-AUC vs clean":>16}')
+    for kind, n, top5, top10, named, right, flagged, rank in rows:
+        print(f'{kind:<9} {n:>3} {top5:>7.0%} {top10:>8.0%} {named:>6.0%} {right:>8.0%} '
+              f'{flagged:>8.0%} {rank:>12.1%} {summary["ap_per_kind"][kind]:>16.3f}')
+    print(f'PR-AUC (all faults vs clean images): {summary["ap"]:.3f}; images without a fault '
+          f'flagged: {summary["clean_flagged"]:.1%}')
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/label_audit')
@@ -99,6 +172,26 @@ def main():
               args.iters)
     if args.train_only:
         return
+    names = {}
+    for folder in os.listdir(osp.join(root, 'data', 'clean', 'train', 'DCM')):
+        for name in os.listdir(osp.join(root, 'data', 'clean', 'train', 'DCM', folder)):
+            names[name] = f'{folder}/{osp.splitext(name)[0]}'
+    for evidence, labels_only in (('out-of-fold predictions + anatomy', False),
+                                  ('labels only (--labels-only)', True)):
+        results = {}
+        for name in ('faulty', 'clean'):
+            out_dir = osp.join(root, 'audit' + ('_labels_only' if labels_only else ''), name)
+            seconds = audit(osp.join(root, name), osp.join(root, 'data', name, 'train'),
+                            out_dir, labels_only)
+            results[name] = read_audit(out_dir, names)
+            print(f'{evidence}, {name} set: {seconds:.0f} s for {len(results[name])} images '
+                  f'({out_dir})')
+        rows, summary = fault_table(results['faulty'], faults)
+        clean_run = np.mean([v['flagged'] for v in results['clean'].values()])
+        print_table(f'{evidence}: {len(faults)} faulty of {len(results["faulty"])} images, '
+                    f'{args.folds} folds x {args.iters} iterations', rows, summary)
+        print(f'set with no fault injected (its own folds): {clean_run:.1%} of '
+              f'{len(results["clean"])} images flagged')
 
 
 if __name__ == '__main__':

@@ -14,8 +14,9 @@ move the scale. A pair's score is its largest standard score; a pair is flagged 
 statistic            measured as                                        points to
 ===================  =================================================  ============
 ``disagreement``     1 - soft Dice of label and OOF probabilities near   any (the kind
-                     the label (smoothed: an empty label and a faint    comes from the
-                     prediction agree)                                  others)
+                     the label, smoothed by 5 % of the class's median   comes from the
+                     area; an empty label against the OOF's p >= 0.5    others)
+                     pixels
 ``cross``            best soft Dice of the label with *another* class's  ``swap``
                      probabilities minus that with its own (that class
                      is the partner)
@@ -142,7 +143,8 @@ def oof_statistics(labels: np.ndarray, probs: np.ndarray) -> Dict[str, np.ndarra
         probs (np.ndarray): (C, h, w) OOF probabilities on the grid.
 
     Returns:
-        dict: (C,) ``overlap``, ``label_mass``, ``oof_mass`` (in the label's window),
+        dict: (C,) ``overlap``, ``label_mass``, ``oof_mass`` (in the label's window; for an
+        empty label the pixels of the whole grid with probability >= 0.5),
         ``cross``, ``unsupported``, ``area_ratio``, (C, 2) ``offset``, and (C,) int
         ``partner`` (the class of the best other match); NaN (partner -1) where the label
         is empty.
@@ -162,7 +164,8 @@ def oof_statistics(labels: np.ndarray, probs: np.ndarray) -> Dict[str, np.ndarra
         area, mass = float(label.sum()), float(prob.sum())
         out['overlap'][c], out['label_mass'][c], out['oof_mass'][c] = (
             float((label * prob).sum()), area, mass)
-        if area == 0:
+        if area == 0:  # the whole grid: count only what the OOF model calls bone
+            out['oof_mass'][c] = float(np.count_nonzero(prob >= 0.5))
             continue
         others = match[c].copy()
         others[c] = -np.inf

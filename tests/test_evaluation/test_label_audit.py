@@ -1,0 +1,149 @@
+"""The label audit's statistics and scoring on phantom labels with known faults, against
+stand-in out-of-fold probabilities (the true masks, blurred): no training."""
+import cv2
+import numpy as np
+import pytest
+
+from mmseg_ext.datasets.phantom_faults import phantom_masks
+from mmseg_ext.evaluation.anatomy import mask_features
+from mmseg_ext.evaluation.label_audit import (ImageMeasures, grid_shape, label_grid,
+                                              oof_statistics, robust_scores, score_pairs)
+from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+from mmseg_ext.utils.masks.bitmask import pack_bits
+
+SIZE = 256
+NUM_IMAGES = 24
+C = HAND_BONE_CLASSES
+
+
+def _stand_in_probs(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The true masks blurred, with a little noise: a good but imperfect OOF model."""
+    probs = np.stack([cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.2) for m in masks])
+    return np.clip(probs + rng.normal(0, 0.02, probs.shape).astype(np.float32), 0, 1)
+
+
+def _disc_far_away(mask: np.ndarray, hand: np.ndarray) -> np.ndarray:
+    out = mask.copy()
+    ys, xs = np.nonzero(mask)
+    radius = max(2, int(np.sqrt(mask.sum() / np.pi)))
+    candidates = np.argwhere(hand)
+    far = candidates[np.hypot(candidates[:, 0] - ys.mean(), candidates[:, 1] - xs.mean())
+                     > 3 * np.sqrt(mask.sum())]
+    y, x = far[len(far) // 2]
+    cv2.circle(out.view(np.uint8), (int(x), int(y)), radius, 1, -1)
+    return out
+
+
+FAULTS = {  # image index -> (kind, class, partner)
+    1: ('swap', 'finger-6', 'finger-7'),
+    2: ('missing', 'Capitate', ''),
+    3: ('extra', 'finger-12', ''),
+    4: ('shift', 'Lunate', ''),
+    5: ('boundary', 'Radius', ''),
+}
+
+
+def _faulty(masks: np.ndarray, kind: str, name: str, partner: str) -> np.ndarray:
+    out = masks.copy()
+    c = C.index(name)
+    if kind == 'swap':
+        d = C.index(partner)
+        out[c], out[d] = masks[d], masks[c]
+    elif kind == 'missing':
+        out[c] = False
+    elif kind == 'extra':
+        out[c] = _disc_far_away(masks[c], masks.any(axis=0))
+    elif kind == 'shift':
+        out[c] = np.roll(masks[c], (4, 3), axis=(0, 1))
+    else:
+        out[c] = cv2.dilate(masks[c].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return out
+
+
+@pytest.fixture(scope='module')
+def measured():
+    """(measures with OOF statistics, the true masks) of NUM_IMAGES phantoms, the FAULTS
+    put into the labels of images 1-5."""
+    rng = np.random.default_rng(3)
+    measures = []
+    for i in range(NUM_IMAGES):
+        truth = phantom_masks(SIZE, rng)
+        labels = _faulty(truth, *FAULTS[i]) if i in FAULTS else truth
+        stats = oof_statistics(labels, _stand_in_probs(truth, rng))
+        measures.append(ImageMeasures(f'ID{i:03d}/image{i}', f'image{i}.png',
+                                      mask_features(labels, max_side=SIZE), stats))
+    return measures
+
+
+def test_each_fault_is_flagged_named_and_its_kind_given(measured):
+    result = score_pairs(measured, C)
+    for i, (kind, name, partner) in FAULTS.items():
+        flagged = result.flagged(i)
+        assert flagged, (kind, result.details[i])
+        top = flagged[0]
+        assert C[top] in (name, partner), (kind, C[top], result.details[i][top])
+        assert result.kinds[i][top] == kind, (kind, result.details[i][top])
+        if kind == 'swap':
+            assert result.partners[i][top] == (partner if C[top] == name else name)
+            assert {C[c] for c in flagged[:2]} == {name, partner}
+        else:
+            assert result.partners[i][top] == ''
+
+
+def test_clean_images_are_not_flagged_and_rank_below_the_faulty_ones(measured):
+    result = score_pairs(measured, C)
+    clean = [i for i in range(NUM_IMAGES) if i not in FAULTS]
+    assert not any(result.flagged(i) for i in clean), [
+        (i, result.details[i][int(np.argmax(result.scores[i]))]) for i in clean
+        if result.flagged(i)]
+    assert set(result.ranking()[:len(FAULTS)]) == set(FAULTS)
+    assert all(result.kinds[i][c] == '' and result.partners[i][c] == ''
+               for i in clean for c in range(len(C)))
+
+
+def test_labels_only_finds_the_gross_faults_from_the_anatomy(measured):
+    result = score_pairs(measured, C, labels_only=True)
+    assert not any(result.with_oof)
+    for i in (1, 2, 3):  # swap, missing, extra: visible on the labels alone
+        kind, name, partner = FAULTS[i]
+        top = result.flagged(i)[0]
+        assert C[top] in (name, partner) and result.kinds[i][top] == kind, result.details[i]
+    assert result.scores[2, C.index('Capitate')] == pytest.approx(20.0)  # MISSING_SCORE
+
+
+def test_a_bone_absent_from_label_and_prediction_is_not_flagged(measured):
+    """An empty label that the OOF model agrees with (a bone truly absent) is no fault."""
+    rng = np.random.default_rng(11)
+    truth = phantom_masks(SIZE, rng)
+    truth[C.index('Pisiform')] = False
+    extra = ImageMeasures('ID099/x', 'x.png', mask_features(truth, max_side=SIZE),
+                          oof_statistics(truth, _stand_in_probs(truth, rng)))
+    result = score_pairs([*measured, extra], C)
+    assert result.kinds[-1][C.index('Pisiform')] == ''
+    assert not result.flagged(len(measured))
+
+
+def test_robust_scores_per_class_ignore_the_outlier_and_respect_the_floor():
+    values = np.array([[1.0, 5.0], [1.1, 5.0], [0.9, 5.0], [1.0, 5.0], [9.0, 5.5]])
+    z = robust_scores(values, floor=0.01, two_sided=True)
+    assert z[4, 0] > 50 and z[:4, 0].max() < 1.5   # median 1.0, MAD 0.0 -> scale 0.1483
+    assert z[4, 1] == pytest.approx(50.0)           # MAD 0 -> the floor 0.01
+    one_sided = robust_scores(-values, floor=0.01, two_sided=False)
+    assert one_sided[4, 0] == 0                     # below the median: not suspicious
+    vectors = np.zeros((5, 1, 2))
+    vectors[4, 0] = [3.0, 4.0]
+    assert robust_scores(vectors, floor=1.0, two_sided=True)[4, 0] == pytest.approx(5.0)
+    nan = robust_scores(np.full((3, 1), np.nan), floor=1.0, two_sided=True)
+    assert np.isnan(nan).all()
+
+
+def test_grid_and_area_averaged_labels():
+    assert grid_shape((2048, 2048), 512) == (512, 512)
+    assert grid_shape((2000, 1500), 512) == (512, 384)
+    assert grid_shape((300, 200), 512) == (300, 200)
+    masks = np.zeros((2, 8, 8), bool)
+    masks[0, :4, :4] = True        # covers whole cells
+    masks[1, 0, 0] = True          # a quarter of one cell: not kept
+    grid = label_grid(pack_bits(masks), 2, (4, 4))
+    assert grid[0].sum() == 4 and grid[0, :2, :2].all()
+    assert not grid[1].any()
