@@ -19,8 +19,7 @@ import os
 import os.path as osp
 import sys
 
-from mmseg_ext.evaluation.label_audit import (FLAG_AT, AuditError, audit_inputs,
-                                              audit_labels)
+from mmseg_ext.evaluation.label_audit import FLAG_AT, AuditError, audit_inputs, audit_labels
 from mmseg_ext.evaluation.oof_run import OofRunError, finished_folds
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.fileio.atomic_io import check_writable

@@ -181,8 +181,12 @@ class HandBoneDataset(BaseSegDataset):
         by_key = {_strip_suffix(p): p for p in img_files}
         # Folds are assigned over every image, then exclusions removed: a loader with
         # exclusions keeps the fold assignment of one without (no ID in train and val).
-        selected = [key for key in self._select_fold(sorted(by_key))
+        chosen = self._select_fold(sorted(by_key))
+        selected = [key for key in chosen
                     if key not in excluded and key.split('/')[0] not in excluded]
+        if chosen and not selected:
+            raise ValueError(f'HandBoneDataset: exclude_file {self.exclude_file} leaves out all '
+                             f'{len(chosen)} images of this split; remove lines from it')
         data_list, past_border_files, past_border = [], [], 0
         for key in selected:
             info = dict(

@@ -243,3 +243,10 @@ def test_duplicate_test_image_names_are_refused_naming_both(phantom_root, tmp_pa
     with pytest.raises(ValueError, match='two test images are named') as err:
         _dataset(str(root), test_mode=True)
     assert str(first) in str(err.value) and str(other) in str(err.value)
+
+
+def test_an_exclude_file_that_leaves_nothing_is_named(phantom_root, tmp_path):
+    exclude = tmp_path / 'everything.txt'
+    exclude.write_text(''.join(f'ID{i:03d}\n' for i in range(5)))
+    with pytest.raises(ValueError, match=f'exclude_file {exclude} leaves out all 10 images'):
+        _dataset(osp.join(phantom_root, 'train'), exclude_file=str(exclude))

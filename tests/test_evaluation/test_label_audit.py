@@ -6,8 +6,8 @@ import pytest
 
 from mmseg_ext.datasets.phantom_faults import phantom_masks
 from mmseg_ext.evaluation.anatomy import mask_features
-from mmseg_ext.evaluation.label_audit import (ImageMeasures, grid_shape, label_grid,
-                                              oof_statistics, robust_scores, score_pairs)
+from mmseg_ext.evaluation.label_audit import (ImageMeasures, grid_shape, label_grid, oof_statistics,
+                                              robust_scores, score_pairs)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.masks.bitmask import pack_bits
 
