@@ -237,9 +237,39 @@ def label_statistics(features: Sequence[MaskFeatures]) -> Dict[str, np.ndarray]:
                 class_log_area=np.log(np.maximum(class_area, 1e-9)))
 
 
+def normal_equivalent(z: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """Scores of new values against ``samples`` measured values as normal-distribution
+    scores with the same tail probability: Student's t with ``samples - 1`` degrees of
+    freedom, widened by sqrt(1 + 1/samples) (a median and spread from few images judge
+    less); NaN with fewer than 3 samples.
+
+    Args:
+        z (np.ndarray): Signed standard scores.
+        samples (np.ndarray): How many values each score's median and spread came from
+            (broadcast against ``z``).
+    """
+    from scipy.special import betaln, ndtri_exp
+    from scipy.stats import t
+    samples = np.broadcast_to(samples, z.shape).astype(float)
+    usable = samples >= 3
+    dof = np.where(usable, samples - 1, 2.0)
+    x = np.abs(z) / np.sqrt(1 + 1 / np.maximum(samples, 1))
+    with np.errstate(divide='ignore', invalid='ignore'):
+        log_tail = t.logsf(x, dof)
+        # scipy underflows far out in the tail: the leading term of the incomplete beta
+        w = dof / (dof + x * x)
+        far = 0.5 * dof * np.log(w) + 0.5 * np.log1p(-w) - np.log(0.5 * dof) \
+            - betaln(0.5 * dof, 0.5) + np.log(0.5)
+    log_tail = np.where(np.isfinite(log_tail), log_tail, far)
+    out = np.sign(z) * -ndtri_exp(log_tail)
+    return np.where(usable, out, np.nan)
+
+
 def robust_scores(values: np.ndarray, floor: float, two_sided: bool) -> np.ndarray:
-    """Robust standard scores per class: (value - class median) / max(1.4826 x class MAD,
-    ``floor``); 2-D values (N, C, 2) give the length of the per-axis scores.
+    """Robust standard scores per class, in normal-equivalent units
+    (:func:`normal_equivalent`): (value - class median) / max(1.4826 x class MAD,
+    ``floor``); 2-D values (N, C, 2) give the score of the length of the per-axis scores
+    (its chi tail with 2 degrees of freedom).
 
     Args:
         values (np.ndarray): (N, C) or (N, C, 2) values; NaN where not measured.
@@ -247,14 +277,17 @@ def robust_scores(values: np.ndarray, floor: float, two_sided: bool) -> np.ndarr
         two_sided (bool): Score both directions (else only above the median; below is 0).
 
     Returns:
-        np.ndarray: (N, C) scores; NaN where not measured.
+        np.ndarray: (N, C) scores; NaN where not measured (or measured on fewer than 3
+        images).
     """
+    from scipy.special import ndtri_exp
     with np.errstate(invalid='ignore'), _all_nan_quiet():
         median = np.nanmedian(values, axis=0)
         scale = np.maximum(MAD_TO_SD * np.nanmedian(np.abs(values - median), axis=0), floor)
-    z = (values - median) / np.nan_to_num(scale, nan=floor)
+    samples = np.sum(~np.isnan(values), axis=0)
+    z = normal_equivalent((values - median) / np.nan_to_num(scale, nan=floor), samples)
     if values.ndim == 3:
-        return np.hypot(z[..., 0], z[..., 1])
+        return -ndtri_exp(-0.5 * (z[..., 0] ** 2 + z[..., 1] ** 2))
     return np.abs(z) if two_sided else np.where(np.isnan(z), np.nan, np.maximum(z, 0))
 
 
@@ -389,8 +422,10 @@ def _fault_kind(i: int, c: int, z: Dict[str, np.ndarray], flag_at: float,
 
 
 def _describe(name: str, value, partner: str) -> str:
-    if name == 'cross':
+    if name == 'cross' and partner:
         return f'the label matches the OOF {partner} better than its own (by {value:.2f} Dice)'
+    if name == 'cross':
+        return f'its best match with another bone\'s OOF is {-value:.2f} Dice below its own'
     if name == 'disagreement':
         return f'soft Dice with the OOF {1 - value:.2f}'
     if name == 'unsupported':

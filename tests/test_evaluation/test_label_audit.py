@@ -6,8 +6,9 @@ import pytest
 
 from mmseg_ext.datasets.phantom_faults import phantom_masks
 from mmseg_ext.evaluation.anatomy import mask_features
-from mmseg_ext.evaluation.label_audit import (ImageMeasures, grid_shape, label_grid, oof_statistics,
-                                              robust_scores, score_pairs)
+from mmseg_ext.evaluation.label_audit import (ImageMeasures, grid_shape, label_grid,
+                                              normal_equivalent, oof_statistics, robust_scores,
+                                              score_pairs)
 from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
 from mmseg_ext.utils.masks.bitmask import pack_bits
 
@@ -56,7 +57,7 @@ def _faulty(masks: np.ndarray, kind: str, name: str, partner: str) -> np.ndarray
     elif kind == 'shift':
         out[c] = np.roll(masks[c], (4, 3), axis=(0, 1))
     else:
-        out[c] = cv2.dilate(masks[c].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        out[c] = cv2.dilate(masks[c].astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     return out
 
 
@@ -124,17 +125,33 @@ def test_a_bone_absent_from_label_and_prediction_is_not_flagged(measured):
 
 
 def test_robust_scores_per_class_ignore_the_outlier_and_respect_the_floor():
-    values = np.array([[1.0, 5.0], [1.1, 5.0], [0.9, 5.0], [1.0, 5.0], [9.0, 5.5]])
+    rng = np.random.default_rng(0)
+    values = np.stack([rng.normal(1.0, 0.1, 2000), np.full(2000, 5.0)], axis=1)
+    values[-1] = [1.5, 5.02]
     z = robust_scores(values, floor=0.01, two_sided=True)
-    assert z[4, 0] > 50 and z[:4, 0].max() < 1.5   # median 1.0, MAD 0.0 -> scale 0.1483
-    assert z[4, 1] == pytest.approx(50.0)           # MAD 0 -> the floor 0.01
+    assert z[-1, 0] == pytest.approx(5.0, abs=0.4)  # median 1, 1.4826 x MAD ~ 0.1
+    assert np.abs(z[:-1, 0]).max() < 4.5
+    assert z[-1, 1] == pytest.approx(2.0, abs=0.05)  # MAD 0: the floor 0.01
     one_sided = robust_scores(-values, floor=0.01, two_sided=False)
-    assert one_sided[4, 0] == 0                     # below the median: not suspicious
-    vectors = np.zeros((5, 1, 2))
-    vectors[4, 0] = [3.0, 4.0]
-    assert robust_scores(vectors, floor=1.0, two_sided=True)[4, 0] == pytest.approx(5.0)
-    nan = robust_scores(np.full((3, 1), np.nan), floor=1.0, two_sided=True)
-    assert np.isnan(nan).all()
+    assert one_sided[-1, 0] == 0  # below the median: not suspicious
+    vectors = np.zeros((2000, 1, 2))
+    vectors[-1, 0] = [0.03, 0.04]
+    length = robust_scores(vectors, floor=0.01, two_sided=True)[-1, 0]
+    assert 4.4 < length < 4.6  # the chi tail of a length of 5: a normal score of 4.48
+    assert np.isnan(robust_scores(np.full((3, 1), np.nan), 1.0, True)).all()
+
+
+def test_scores_from_few_images_are_judged_less_strictly():
+    z = np.full(4, 6.0)
+    samples = np.array([2, 5, 30, 100000])
+    out = normal_equivalent(z, samples)
+    assert np.isnan(out[0])                       # fewer than 3: no judgement
+    assert out[1] < out[2] < out[3] < 6.0
+    assert out[3] == pytest.approx(6.0, abs=0.01)
+    minus_six = normal_equivalent(np.array([-6.0]), np.array([100000]))[0]
+    assert minus_six == pytest.approx(-6.0, abs=0.01)
+    far = normal_equivalent(np.array([50.0, 200.0, 1e3, 1e6]), np.array([400]))
+    assert np.isfinite(far).all() and (np.diff(far) > 0).all()  # no underflow, still ranked
 
 
 def test_grid_and_area_averaged_labels():
