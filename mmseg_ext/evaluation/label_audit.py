@@ -31,10 +31,10 @@ statistic            measured as                                        points t
 ``label_pieces``     share of the label outside its largest piece        ``extra``
 ===================  =================================================  ============
 
-An empty label is ``missing``: with an OOF file its disagreement scores it (a bone the
-OOF model does not find either is not flagged); without one (``labels_only``) it scores
-:data:`MISSING_SCORE` where at least half of the audited labels have the class. A label
-whose centroid sits where another class belongs is a ``swap`` with that class.
+An empty label is ``missing``: it scores at least :data:`MISSING_SCORE` where at least
+half of the audited labels have the class (the detail says whether the OOF model finds the
+bone), and its OOF disagreement where higher. A label whose centroid sits where another
+class belongs is a ``swap`` with that class.
 """
 import math
 from dataclasses import dataclass, replace
@@ -443,6 +443,15 @@ def _describe(name: str, value, partner: str) -> str:
     return 'label centroid out of its usual place'
 
 
+def _empty_label_detail(presence: float, disagreement: Optional[float]) -> str:
+    text = f'empty label (the bone is in {presence:.0%} of the labels)'
+    if disagreement is None:
+        return text
+    if disagreement < 0.5:
+        return text + '; the OOF does not find it either'
+    return text + f'; {_describe("disagreement", disagreement, "")}'
+
+
 def score_pairs(measures: Sequence[ImageMeasures], classes: Sequence[str],
                 flag_at: float = FLAG_AT, labels_only: bool = False) -> AuditResult:
     """Score, flag and name the faults of every (image, class) pair.
@@ -473,8 +482,8 @@ def score_pairs(measures: Sequence[ImageMeasures], classes: Sequence[str],
     stacked = np.stack([z[n] for n in names])                     # (S, N, C)
     presence = (areas > 0).mean(axis=0)
     scores = np.nan_to_num(stacked, nan=0.0).max(axis=0)
-    missing_label = (areas == 0) & (presence >= 0.5)[None] & ~np.array(has_oof)[:, None]
-    scores = np.where(missing_label, MISSING_SCORE, scores)
+    missing_label = (areas == 0) & (presence >= 0.5)[None]
+    scores = np.where(missing_label, np.maximum(scores, MISSING_SCORE), scores)
     kinds = [[''] * num_classes for _ in range(num)]
     partners = [[''] * num_classes for _ in range(num)]
     details = [[''] * num_classes for _ in range(num)]
@@ -483,9 +492,8 @@ def score_pairs(measures: Sequence[ImageMeasures], classes: Sequence[str],
             top = names[int(np.argmax(np.nan_to_num(stacked[:, i, c], nan=-1.0)))]
             if areas[i, c] == 0:
                 if scores[i, c] > 0:
-                    details[i][c] = 'empty label' + (
-                        f'; {_describe("disagreement", statistics["disagreement"][i, c], "")}'
-                        if has_oof[i] else '')
+                    details[i][c] = _empty_label_detail(
+                        presence[c], statistics['disagreement'][i, c] if has_oof[i] else None)
                 if scores[i, c] >= flag_at:
                     kinds[i][c] = 'missing'
                 continue

@@ -112,16 +112,21 @@ def test_labels_only_finds_the_gross_faults_from_the_anatomy(measured):
     assert result.scores[2, C.index('Capitate')] == pytest.approx(20.0)  # MISSING_SCORE
 
 
-def test_a_bone_absent_from_label_and_prediction_is_not_flagged(measured):
-    """An empty label that the OOF model agrees with (a bone truly absent) is no fault."""
+def test_an_empty_label_is_missing_whether_or_not_the_oof_finds_the_bone(measured):
+    """An empty label of a bone that every other label has is flagged; the detail says
+    whether the OOF model finds the bone (a label fault) or not (the bone may be absent)."""
     rng = np.random.default_rng(11)
     truth = phantom_masks(SIZE, rng)
     truth[C.index('Pisiform')] = False
     extra = ImageMeasures('ID099/x', 'x.png', mask_features(truth, max_side=SIZE),
                           oof_statistics(truth, _stand_in_probs(truth, rng)))
     result = score_pairs([*measured, extra], C)
-    assert result.kinds[-1][C.index('Pisiform')] == ''
-    assert not result.flagged(len(measured))
+    pisiform = C.index('Pisiform')
+    assert result.kinds[-1][pisiform] == 'missing' and result.flagged(len(measured)) == [
+        pisiform]
+    assert 'the OOF does not find it either' in result.details[-1][pisiform]
+    capitate = C.index('Capitate')
+    assert 'soft Dice with the OOF 0.' in result.details[2][capitate]
 
 
 def test_robust_scores_per_class_ignore_the_outlier_and_respect_the_floor():
