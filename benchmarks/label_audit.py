@@ -149,6 +149,33 @@ def print_table(title: str, rows: List[list], summary: dict) -> None:
           f'flagged: {summary["clean_flagged"]:.1%}')
 
 
+def speed(views: int) -> float:
+    """Seconds to measure one 2048² phantom against an OOF file of ``views`` views of 29 x
+    256² logits (a 1024-input config's; 6 with --tta), best of 3."""
+    import tempfile
+
+    import torch
+
+    from benchmarks.common import best_of, bone_logits
+    from mmseg_ext.evaluation.label_audit import (AuditInput, audit_inputs, audit_planes,
+                                                  measure_image)
+    from mmseg_ext.utils.class_names import HAND_BONE_CLASSES
+    from mmseg_ext.utils.formats.oof_file import OofRecord, write_oof_file
+    from mmseg_ext.utils.postprocessing.raw_views import RawView, RawViews
+    root = tempfile.mkdtemp()
+    make_phantoms(root, num_ids=1, size=2048, seed=3, num_test_ids=1)
+    item = audit_inputs(osp.join(root, 'train'))[0][0]
+    labels, _ = audit_planes(item, HAND_BONE_CLASSES, 256)
+    logits = bone_logits(torch.from_numpy(labels), seed=0)
+    raw = RawViews((2048, 2048), views=[RawView(logits, (1024, 1024), {})] * views)
+    path = osp.join(root, 'oof.npz')
+    write_oof_file(path, OofRecord(item.key, item.name, 0, 'ckpt.pth', views > 1,
+                                   list(HAND_BONE_CLASSES), raw))
+    with_oof = AuditInput(item.key, item.name, item.image_path, item.json_path, item.shape,
+                          path)
+    return best_of(lambda: measure_image(with_oof, HAND_BONE_CLASSES), 3)
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/label_audit')
@@ -159,11 +186,19 @@ def parse_args():
     parser.add_argument('--iters', type=int, default=600)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--train-only', action='store_true')
+    parser.add_argument('--speed', action='store_true',
+                        help='only time the audit of one 2048² image (no training)')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
+    if args.speed:
+        for views in (1, 6):
+            seconds = speed(views)
+            print(f'audit of one 2048² image, OOF file of {views} view(s) of 29 x 256² logits: '
+                  f'{seconds:.2f} s ({seconds * 800 / 60:.1f} min for 800 images)')
+        return
     root = osp.abspath(args.work_dir)
     faults = make_data(osp.join(root, 'data'), args.ids, args.size, args.per_kind, args.seed)
     print(f'{len(faults)} faulty images of {2 * args.ids}')
