@@ -10,11 +10,13 @@ demo config are trained on each set (``tools/kfold.py``, resumable), then
 
 A fault is *found* at p % when its image scores above all but p % of the images without a
 fault (its rank among them; the ranking of many faulty images among each other does not
-count against it), *named* when the image's top pair is an affected bone (for a swap, with
-the other bone as its partner).
+count against it); *named* when the image's most suspicious pair is an affected bone;
+*kind ok* when that pair is flagged with the injected kind (a swap with the other bone as
+its partner). ``--speed`` times the audit of one 2048² image instead.
 
     python benchmarks/label_audit.py --work-dir work_dirs/label_audit [--ids 200]
         [--size 512] [--per-kind 20] [--folds 2] [--iters 600]
+    python benchmarks/label_audit.py --speed
 """
 import argparse
 import csv
