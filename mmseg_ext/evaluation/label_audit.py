@@ -421,26 +421,26 @@ def _fault_kind(i: int, c: int, z: Dict[str, np.ndarray], flag_at: float,
     return STATISTICS[best][0], -1, [best]
 
 
+_DESCRIPTIONS = {
+    'disagreement': lambda v: f'soft Dice with the OOF {1 - v:.2f}',
+    'unsupported': lambda v: f'{v:.0%} of the label where the OOF sees nothing',
+    'offset': lambda v: f'centroid {float(np.hypot(*v)):.1f} grid px from the OOF\'s',
+    'area_ratio': lambda v: f'label area {math.exp(v):.0%} of the OOF\'s',
+    'label_area': lambda v: f'label area {math.exp(v):.0%} of the usual',
+    'label_pieces': lambda v: f'{v:.0%} of the label outside its main piece',
+}
+
+
 def _describe(name: str, value, partner: str) -> str:
-    if name == 'cross' and partner:
-        return f'the label matches the OOF {partner} better than its own (by {value:.2f} Dice)'
+    """What statistic ``name`` measured, in words."""
     if name == 'cross':
+        if partner:
+            return f'the label matches the OOF {partner} better than its own (by {value:.2f} Dice)'
         return f'its best match with another bone\'s OOF is {-value:.2f} Dice below its own'
-    if name == 'disagreement':
-        return f'soft Dice with the OOF {1 - value:.2f}'
-    if name == 'unsupported':
-        return f'{value:.0%} of the label where the OOF sees nothing'
-    if name == 'offset':
-        return f'centroid {float(np.hypot(*value)):.1f} grid px from the OOF\'s'
-    if name == 'area_ratio':
-        return f'label area {math.exp(value):.0%} of the OOF\'s'
-    if name == 'label_area':
-        return f'label area {math.exp(value):.0%} of the usual'
-    if name == 'label_pieces':
-        return f'{value:.0%} of the label outside its main piece'
-    if partner:
-        return f'label sits where {partner} usually is'
-    return 'label centroid out of its usual place'
+    if name == 'label_position':
+        return (f'label sits where {partner} usually is' if partner
+                else 'label centroid out of its usual place')
+    return _DESCRIPTIONS[name](value)
 
 
 def _empty_label_detail(presence: float, disagreement: Optional[float]) -> str:

@@ -18,8 +18,7 @@ from mmseg_ext.utils.fileio.atomic_io import atomic_open
 from mmseg_ext.utils.fileio.xray_io import read_xray
 
 from .panels import FALSE_NEGATIVE, FALSE_POSITIVE
-from .report import (GT_OUTLINE, PRED_OUTLINE, REPORT_STYLE, pair_overlay, table_cell,
-                     table_sort_script, write_png)
+from .report import GT_OUTLINE, PRED_OUTLINE, pair_overlay, table_cell, write_html_page, write_png
 
 AUDIT_CSV_FIELDS = ('image', 'class', 'score', 'kind', 'partner')
 PAIRS_PER_IMAGE = 6
@@ -140,10 +139,4 @@ def write_audit_page(out_dir: str, result: AuditResult, shown: Sequence[tuple],
                  f'</a><figcaption>{html.escape(caption)}</figcaption></figure>'
                  for zoom, whole, caption in figures]
         body.append('</div>')
-    page = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Label audit</title>'
-            f'<style>{REPORT_STYLE}</style></head><body>{"".join(body)}'
-            f'<script>{table_sort_script("images")}</script></body></html>')
-    path = osp.join(out_dir, 'index.html')
-    with atomic_open(path, 'w', encoding='utf-8') as f:
-        f.write(page)
-    return path
+    return write_html_page(osp.join(out_dir, 'index.html'), 'Label audit', body, 'images')

@@ -110,7 +110,7 @@ def write_png(path: str, rgb: np.ndarray) -> None:
     atomic_write_bytes(data.tobytes(), path)
 
 
-REPORT_STYLE = """
+_STYLE = """
 body { font-family: sans-serif; margin: 1.5em; background: #fafafa; color: #222; }
 table { border-collapse: collapse; } td, th { padding: 3px 10px; border-bottom: 1px solid #ddd; }
 th { cursor: pointer; background: #eee; user-select: none; } td.num { text-align: right; }
@@ -138,13 +138,8 @@ document.querySelectorAll('#TABLE th').forEach(function (th, col) {
 """
 
 
-def table_sort_script(table_id: str) -> str:
-    """The script that sorts the table ``table_id`` by the column whose header is clicked
-    (numbers by value, text alphabetically; cells carry their sort key in ``data-v``).
-
-    Args:
-        table_id (str): The table's ``id``.
-    """
+def _sort_script(table_id: str) -> str:
+    """The script that sorts table ``table_id`` by the column whose header is clicked."""
     return _SORT_SCRIPT.replace('TABLE', table_id)
 
 
@@ -219,10 +214,22 @@ def write_report_page(report_dir: str, title: str, classes: Sequence[str],
              '<img src="chart_hd95.png" alt="HD95 per class">',
              f'<p class="key">{key}</p>']
     body += [_gallery(heading, items) for heading, items in galleries]
+    return write_html_page(osp.join(report_dir, 'index.html'), title, body, 'classes')
+
+
+def write_html_page(path: str, title: str, body: Sequence[str], table_id: str) -> str:
+    """Write a report page atomically: the report's style, ``body`` and the script that
+    sorts table ``table_id``; returns ``path``.
+
+    Args:
+        path (str): The HTML file.
+        title (str): The page title.
+        body (Sequence[str]): HTML fragments, in order.
+        table_id (str): The ``id`` of the sortable table.
+    """
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
-            f'</title><style>{REPORT_STYLE}</style></head><body>{"".join(body)}'
-            f'<script>{table_sort_script("classes")}</script></body></html>')
-    path = osp.join(report_dir, 'index.html')
+            f'</title><style>{_STYLE}</style></head><body>{"".join(body)}'
+            f'<script>{_sort_script(table_id)}</script></body></html>')
     with atomic_open(path, 'w', encoding='utf-8') as f:
         f.write(page)
     return path
