@@ -365,9 +365,12 @@ class AuditResult:
 
 
 def _kind_scores(statistics: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    """Per statistic, its (N, C) robust scores."""
-    return {name: robust_scores(values, *STATISTICS[name][1:])
-            for name, values in statistics.items()}
+    """Per statistic, its (N, C) robust scores; ``cross`` counts only where the label
+    matches another bone's prediction better than its own (else the disagreement says it)."""
+    scores = {name: robust_scores(values, *STATISTICS[name][1:])
+              for name, values in statistics.items()}
+    scores['cross'] = np.where(statistics['cross'] > 0, scores['cross'], 0.0)
+    return scores
 
 
 def _exchange_partner(i: int, c: int, label_area: np.ndarray, aligned: np.ndarray,
@@ -403,12 +406,13 @@ def _fault_kind(i: int, c: int, z: Dict[str, np.ndarray], flag_at: float,
                 oof: Optional[Dict[str, np.ndarray]], statistics: Dict[str, np.ndarray]
                 ) -> Tuple[str, int, List[str]]:
     """The kind of a flagged non-empty label, its partner (-1) and the statistics behind it:
-    a swap when the OOF says so, else extra pieces, else a swap when exchanging two labels
+    a swap when the OOF says so (the label matches another bone's prediction better than
+    its own), else extra pieces, else a swap when exchanging two labels
     fits the anatomy, else the larger of the shift and the boundary evidence."""
     def score(name: str) -> float:
         return float(np.nan_to_num(z[name][i, c], nan=-1.0))
 
-    if oof is not None and score('cross') >= flag_at:
+    if oof is not None and score('cross') >= flag_at and statistics['cross'][i, c] > 0:
         return 'swap', int(oof['partner'][c]), ['cross']
     extra = max(('unsupported', 'label_pieces'), key=score)
     if score(extra) >= flag_at:
