@@ -1,8 +1,8 @@
 """What ``tools/audit_labels.py`` writes: ``audit.csv`` (every audited (image, bone) pair)
 and ``index.html``, a static gallery in the style of the evaluation report (opens from
-disk): the images ranked by their most suspicious pair, a sortable table, and each flagged
-pair zoomed with the label outline (green) against the out-of-fold prediction (yellow,
-probability 0.5), linking to the whole image.
+disk): each flagged pair of the most suspicious images zoomed with the label outline
+(green) against the out-of-fold prediction (yellow, probability 0.5), linking to the whole
+image, then every image in a sortable table, ranked by its most suspicious pair.
 """
 import csv
 import html
@@ -128,10 +128,10 @@ def write_audit_page(out_dir: str, result: AuditResult, shown: Sequence[tuple],
     flagged = sum(bool(result.flagged(i)) for i in range(len(result.keys)))
     body = ['<h1>Label audit</h1>',
             f'<p>{len(result.keys)} images audited, {flagged} with a flagged pair (score at '
-            f'least {result.flag_at:g}). Click a column header to sort.</p>']
+            f'least {result.flag_at:g}); <a href="#all">all images</a> in a sortable table '
+            'below the pictures.</p>']
     body += [f'<p>{html.escape(line)}</p>' for line in notes]
-    body += [f'<p class="key">{key}</p>', '<h2>Images, most suspicious first</h2>',
-             _image_table(result), '<h2>Flagged pairs</h2>']
+    body += [f'<p class="key">{key}</p>', '<h2>Flagged pairs, most suspicious image first</h2>']
     for rank, i, figures in shown:
         body.append(f'<h3>{rank}. {html.escape(result.names[i])} (score '
                     f'{result.image_scores[i]:.1f})</h3><div class="grid">')
@@ -139,4 +139,6 @@ def write_audit_page(out_dir: str, result: AuditResult, shown: Sequence[tuple],
                  f'</a><figcaption>{html.escape(caption)}</figcaption></figure>'
                  for zoom, whole, caption in figures]
         body.append('</div>')
+    body += ['<h2 id="all">All images, most suspicious first</h2>'
+             '<p>Click a column header to sort.</p>', _image_table(result)]
     return write_html_page(osp.join(out_dir, 'index.html'), 'Label audit', body, 'images')
