@@ -10,6 +10,7 @@ so bones that overlap on the mask also overlap on the image.
 """
 import json
 import os.path as osp
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import cv2
@@ -93,12 +94,50 @@ def hand_bones(rng: np.random.Generator) -> Dict[str, np.ndarray]:
     return {name: bones[name] for name in HAND_BONE_CLASSES}
 
 
+@dataclass(frozen=True)
+class PhantomStyle:
+    """How phantoms vary: pose, bone contrast, noise, foreign objects. Each range is drawn
+    uniformly per image; the default is the original phantoms' (same draws, same images).
+
+    Args:
+        angle (tuple[float, float]): Rotation about the wrist, degrees, as |angle| (its
+            sign is drawn too).
+        scale (tuple[float, float]): Hand size factor.
+        shift (float): Largest shift of the hand, as a fraction of the image side.
+        density (tuple[float, float]): Bone attenuation against soft tissue's 0.25 (the
+            bone contrast).
+        noise (tuple[float, float]): Standard deviation of the Gaussian noise, grey levels.
+        foreign_objects (tuple[int, int]): How many unlabelled bright objects (rings,
+            screws, plates) lie on the hand, inclusive range.
+    """
+    angle: Tuple[float, float] = (0.0, 12.0)
+    scale: Tuple[float, float] = (0.85, 1.05)
+    shift: float = 0.04
+    density: Tuple[float, float] = (0.45, 0.6)
+    noise: Tuple[float, float] = (4.0, 4.0)
+    foreign_objects: Tuple[int, int] = (0, 0)
+
+
+# A training set that varies, and a set outside its ranges (for a shifted test set).
+PHANTOM_STYLES = {
+    'default': PhantomStyle(),
+    'varied': PhantomStyle(angle=(0.0, 20.0), scale=(0.8, 1.1), density=(0.35, 0.7),
+                           noise=(2.0, 10.0), foreign_objects=(0, 1)),
+    'shifted': PhantomStyle(angle=(25.0, 35.0), scale=(0.65, 0.75), density=(0.22, 0.3),
+                            noise=(14.0, 20.0), foreign_objects=(2, 3)),
+}
+
+
 def _pose(bones: Dict[str, np.ndarray], rng: np.random.Generator,
-          left: bool) -> Dict[str, np.ndarray]:
+          left: bool, style: PhantomStyle) -> Dict[str, np.ndarray]:
     """Random rotation/scale/shift about the wrist; mirror for a left hand."""
-    angle = np.deg2rad(rng.uniform(-12, 12))
-    scale = rng.uniform(0.85, 1.05)
-    shift = rng.uniform(-0.04, 0.04, 2)
+    low, high = style.angle
+    if low == 0:
+        angle = np.deg2rad(rng.uniform(-high, high))
+    else:
+        angle = np.deg2rad(rng.uniform(low, high) * rng.choice([-1, 1]))
+    scale = rng.uniform(*style.scale)
+    shift = rng.uniform(-style.shift, style.shift, 2)
     centre = np.array([0.5, 0.65])
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) * scale
     posed = {}
@@ -110,10 +149,33 @@ def _pose(bones: Dict[str, np.ndarray], rng: np.random.Generator,
     return posed
 
 
-def render_hand(size: int, rng: np.random.Generator,
-                left: bool) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
-    """Render one phantom: (size, size) uint8 image and pixel-coordinate polygons."""
-    posed = _pose(hand_bones(rng), rng, left)
+def _foreign_object(attenuation: np.ndarray, hand: np.ndarray, rng: np.random.Generator) -> None:
+    """A bright unlabelled object on the hand: a ring, a screw or a plate."""
+    size = attenuation.shape[0]
+    y, x = hand[rng.integers(len(hand))]
+    kind = rng.integers(3)
+    if kind == 0:
+        cv2.circle(attenuation, (int(x), int(y)), max(2, int(size * 0.03)), 1.2,
+                   max(1, size // 128))
+    else:
+        long_side, short_side = (0.08, 0.012) if kind == 1 else (0.12, 0.03)
+        box = ((float(x), float(y)), (long_side * size, short_side * size),
+               float(rng.uniform(0, 180)))
+        cv2.fillPoly(attenuation, [np.rint(cv2.boxPoints(box)).astype(np.int32)], 1.2)
+
+
+def render_hand(size: int, rng: np.random.Generator, left: bool,
+                style: Optional[PhantomStyle] = None) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+    """Render one phantom: (size, size) uint8 image and pixel-coordinate polygons.
+
+    Args:
+        size (int): Image side in pixels.
+        rng (np.random.Generator): Draws the hand, its pose and the image.
+        left (bool): A left hand (mirrored).
+        style (PhantomStyle, optional): How the phantoms vary; default the original's.
+    """
+    style = style or PhantomStyle()
+    posed = _pose(hand_bones(rng), rng, left, style)
     bones = {k: np.clip(v * size, 0, size - 1) for k, v in posed.items()}
     attenuation = np.zeros((size, size), np.float32)
     tissue = np.zeros_like(attenuation)
@@ -122,16 +184,22 @@ def render_hand(size: int, rng: np.random.Generator,
     k = max(3, int(size * 0.04) | 1)
     tissue = cv2.dilate(tissue, np.ones((k, k), np.uint8))
     attenuation += 0.25 * cv2.GaussianBlur(tissue, (k, k), 0)
-    density = rng.uniform(0.45, 0.6)
+    density = rng.uniform(*style.density)
     for pts in bones.values():
         mask = np.zeros_like(attenuation)
         cv2.fillPoly(mask, [np.rint(pts).astype(np.int32)], 1.0)
         rim = mask - cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=max(1, size // 256))
         attenuation += density * mask + 0.15 * rim
+    if style.foreign_objects[1] > 0:
+        hand = np.argwhere(tissue > 0)
+        for _ in range(int(rng.integers(style.foreign_objects[0],
+                                        style.foreign_objects[1] + 1))):
+            _foreign_object(attenuation, hand, rng)
     blur = max(3, (size // 200) | 1)
     attenuation = cv2.GaussianBlur(attenuation, (blur, blur), 0)
     img = 20 + 200 * attenuation / max(float(attenuation.max()), 1e-6)
-    img += rng.normal(0, 4.0, img.shape)
+    low, high = style.noise
+    img += rng.normal(0, low if low == high else rng.uniform(low, high), img.shape)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), bones
 
 
@@ -177,7 +245,8 @@ def encode_dicom(img: np.ndarray, monochrome1: bool) -> bytes:
 
 
 def make_phantoms(out_dir: str, num_ids: int = 8, size: int = 512, seed: int = 0,
-                  num_test_ids: Optional[int] = None, dicom: bool = False) -> Dict[str, int]:
+                  num_test_ids: Optional[int] = None, dicom: bool = False,
+                  style: Optional[PhantomStyle] = None) -> Dict[str, int]:
     """Write phantoms as ``OUT/train/{DCM,outputs_json}/IDxxx`` and ``OUT/test/DCM/IDxxx``.
 
     Each ID holds a right and a left hand (``image<stamp>_R`` / ``_L``).
@@ -190,6 +259,8 @@ def make_phantoms(out_dir: str, num_ids: int = 8, size: int = 512, seed: int = 0
         num_test_ids (int, optional): Test IDs; defaults to ``max(1, num_ids // 4)``.
         dicom (bool): Write ``.dcm`` (alternating MONOCHROME2/MONOCHROME1)
             instead of ``.png``.
+        style (PhantomStyle, optional): How the images vary (:data:`PHANTOM_STYLES`);
+            default the original phantoms'.
 
     Returns:
         dict: Number of ``train`` and ``test`` images written.
@@ -200,7 +271,7 @@ def make_phantoms(out_dir: str, num_ids: int = 8, size: int = 512, seed: int = 0
     for split, ids in (('train', range(num_ids)), ('test', range(num_ids, num_ids + num_test_ids))):
         for id_index in ids:
             for side in ('R', 'L'):
-                img, bones = render_hand(size, rng, left=side == 'L')
+                img, bones = render_hand(size, rng, left=side == 'L', style=style)
                 stem = f'image{1661130828152 + 1000 * id_index + (side == "L")}_{side}'
                 folder = f'ID{id_index:03d}'
                 if dicom:
