@@ -132,13 +132,13 @@ def write_audit_page(out_dir: str, result: AuditResult, shown: Sequence[tuple],
             'below the pictures.</p>']
     body += [f'<p>{html.escape(line)}</p>' for line in notes]
     body += [f'<p class="key">{key}</p>', '<h2>Flagged pairs, most suspicious image first</h2>']
-    for rank, i, figures in shown:
-        body.append(f'<h3>{rank}. {html.escape(result.names[i])} (score '
-                    f'{result.image_scores[i]:.1f})</h3><div class="grid">')
-        body += [f'<figure><a href="{whole}"><img src="{zoom}" alt="{html.escape(caption)}">'
-                 f'</a><figcaption>{html.escape(caption)}</figcaption></figure>'
+    body.append('<div class="grid">')
+    for rank, _, figures in shown:
+        body += [f'<figure id="rank{rank}"><a href="{whole}"><img src="{zoom}" '
+                 f'alt="{html.escape(caption)}"></a><figcaption><b>{rank}.</b> '
+                 f'{html.escape(caption)}</figcaption></figure>'
                  for zoom, whole, caption in figures]
-        body.append('</div>')
+    body.append('</div>')
     body += ['<h2 id="all">All images, most suspicious first</h2>'
              '<p>Click a column header to sort.</p>', _image_table(result)]
     return write_html_page(osp.join(out_dir, 'index.html'), 'Label audit', body, 'images')

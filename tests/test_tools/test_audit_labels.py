@@ -153,10 +153,11 @@ def test_gallery_pictures_exist_for_each_flagged_image(audited):
     _, out, _, _ = audited
     with open(out / 'index.html') as f:
         page = f.read()
-    sources = re.findall(r'<img src="([^"]+)"', page) + re.findall(r'<a href="([^"]+)"', page)
+    sources = (re.findall(r'<img src="([^"]+)"', page)
+               + re.findall(r'<a href="([^"#][^"]*)"', page))  # not the page's own anchors
     expected = []
     for rank, image, rows in _flagged(_blocks(out / 'audit.csv'))[:50]:  # --gallery 50
-        assert f'<h3>{rank}. {image} (score' in page
+        assert f'<figure id="rank{rank}">' in page and f'<b>{rank}.</b> {image} - ' in page
         stem = osp.splitext(image)[0]
         for r in rows[:PAIRS_PER_IMAGE]:
             for suffix in ('', '_whole'):
