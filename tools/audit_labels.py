@@ -53,6 +53,8 @@ def parse_args() -> argparse.Namespace:
                      '--labels-only to audit the labels alone')
     if args.labels_only and args.data_root is None and args.work_dir is None:
         parser.error('--labels-only needs --data-root DATA/train')
+    if args.max_side < 16:
+        parser.error(f'--max-side must be at least 16, got {args.max_side}')
     return args
 
 
@@ -76,29 +78,15 @@ def exclude_entries(result) -> list:
     return entries
 
 
-def main() -> None:
-    args = parse_args()
-    try:
-        for path in (osp.join(args.out_dir, 'audit.csv'), args.write_exclude):
-            if path:
-                check_writable(path)
-        data_root = data_root_of(args)
-        items, uncovered = audit_inputs(data_root, None if args.labels_only else args.work_dir)
-        if uncovered:
-            print(f'{len(uncovered)} labelled image(s) under {data_root} have no out-of-fold '
-                  f'prediction in {args.work_dir} (e.g. {uncovered[0]}): audited with the '
-                  'labels-only rules')
-        result = audit_labels(items, HAND_BONE_CLASSES, args.max_side, args.flag_at,
-                              args.labels_only)
-    except (AuditError, OofRunError, OofFileError, AnnotationError, OSError) as err:
-        sys.exit(f'audit_labels: {err}')
+def write_outputs(args: argparse.Namespace, result, items, data_root: str) -> None:
+    """The gallery and page, then audit.csv, then the exclude file (each atomic)."""
     os.makedirs(args.out_dir, exist_ok=True)
-    rows = write_audit_csv(osp.join(args.out_dir, 'audit.csv'), result)
     shown = write_pair_pictures(args.out_dir, result, {item.key: item for item in items},
                                 args.gallery, args.max_side)
     source = 'labels only' if args.labels_only else f'out-of-fold predictions of {args.work_dir}'
     page = write_audit_page(args.out_dir, result, shown,
                             [f'Data: {data_root}; evidence: {source}.'])
+    rows = write_audit_csv(osp.join(args.out_dir, 'audit.csv'), result)
     flagged = exclude_entries(result)
     print(f'{len(items)} images audited, {len(flagged)} with a flagged pair; '
           f'wrote {osp.join(args.out_dir, "audit.csv")} ({rows} rows) and {page}')
@@ -110,6 +98,27 @@ def main() -> None:
             'images flagged by tools/audit_labels.py; look at them (index.html), then fix\n'
             'the label or keep the line to leave the image out (exclude_file=)')
         print(f'wrote {args.write_exclude} ({count} images)')
+
+
+def main() -> None:
+    args = parse_args()
+    try:
+        for path in (osp.join(args.out_dir, 'audit.csv'), args.write_exclude):
+            if path:
+                check_writable(path)
+        data_root = data_root_of(args)
+        items, uncovered = audit_inputs(data_root, None if args.labels_only else args.work_dir,
+                                        HAND_BONE_CLASSES)
+        if uncovered:
+            print(f'{len(uncovered)} labelled image(s) under {data_root} have no out-of-fold '
+                  f'prediction in {args.work_dir} (e.g. {uncovered[0]}): audited with the '
+                  'labels-only rules')
+        result = audit_labels(items, HAND_BONE_CLASSES, args.max_side, args.flag_at,
+                              args.labels_only)
+        write_outputs(args, result, items, data_root)
+    except (AuditError, OofRunError, OofFileError, AnnotationError, OSError,
+            ValueError) as err:
+        sys.exit(f'audit_labels: {err}')
 
 
 if __name__ == '__main__':

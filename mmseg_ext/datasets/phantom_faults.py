@@ -129,6 +129,9 @@ def _offset_boundary(points: np.ndarray, size: int, distance: float) -> np.ndarr
         grown = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5) <= distance
     else:
         grown = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) > -distance
+    if not grown.any():
+        raise ValueError(f'moving the outline {distance:.1f} px leaves nothing of the bone: '
+                         'use a larger image size')
     return _largest_contour(grown)
 
 

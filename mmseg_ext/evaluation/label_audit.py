@@ -220,7 +220,7 @@ def label_statistics(features: Sequence[MaskFeatures]) -> Dict[str, np.ndarray]:
         ``class_log_area`` (log of each class's median area); NaN where a label is empty.
     """
     areas = np.stack([f.areas for f in features]).astype(np.float64)
-    with np.errstate(invalid='ignore'):
+    with np.errstate(invalid='ignore'), _all_nan_quiet():
         class_area = np.nan_to_num(np.nanmedian(np.where(areas > 0, areas, np.nan), axis=0))
     scales = [f.scale(class_area) for f in features]
     relative = np.stack([f.relative_areas(class_area, s) for f, s in zip(features, scales)])
@@ -230,7 +230,7 @@ def label_statistics(features: Sequence[MaskFeatures]) -> Dict[str, np.ndarray]:
     reference = positions[0]
     for _ in range(3):  # align mirror images to the running median
         aligned = np.stack([mirror_aligned(p, reference) for p in positions])
-        with np.errstate(invalid='ignore'):
+        with np.errstate(invalid='ignore'), _all_nan_quiet():
             reference = np.nan_to_num(np.nanmedian(aligned, axis=0))
     return dict(label_area=label_area, label_position=aligned, expected_position=reference,
                 label_pieces=np.stack([_pieces_share(f) for f in features]),
@@ -287,7 +287,8 @@ def robust_scores(values: np.ndarray, floor: float, two_sided: bool) -> np.ndarr
     samples = np.sum(~np.isnan(values), axis=0)
     z = normal_equivalent((values - median) / np.nan_to_num(scale, nan=floor), samples)
     if values.ndim == 3:
-        return -ndtri_exp(-0.5 * (z[..., 0] ** 2 + z[..., 1] ** 2))
+        length = np.maximum(-ndtri_exp(-0.5 * (z[..., 0] ** 2 + z[..., 1] ** 2)), 0.0)
+        return np.where(np.isnan(z).any(axis=-1), np.nan, length)
     return np.abs(z) if two_sided else np.where(np.isnan(z), np.nan, np.maximum(z, 0))
 
 
@@ -352,7 +353,8 @@ class AuditResult:
 
     def ranking(self) -> List[int]:
         """Image indices, most suspicious first (ties in key order)."""
-        return sorted(range(len(self.keys)), key=lambda i: (-self.image_scores[i], self.keys[i]))
+        scores = self.image_scores
+        return sorted(range(len(self.keys)), key=lambda i: (-scores[i], self.keys[i]))
 
     def flagged(self, i: int) -> List[int]:
         """Class indices of image ``i``'s flagged pairs, highest score first.
@@ -486,7 +488,7 @@ def score_pairs(measures: Sequence[ImageMeasures], classes: Sequence[str],
     stacked = np.stack([z[n] for n in names])                     # (S, N, C)
     presence = (areas > 0).mean(axis=0)
     scores = np.nan_to_num(stacked, nan=0.0).max(axis=0)
-    missing_label = (areas == 0) & (presence >= 0.5)[None]
+    missing_label = (areas == 0) & (presence >= 0.5)[None] & (num >= 3)
     scores = np.where(missing_label, np.maximum(scores, MISSING_SCORE), scores)
     kinds = [[''] * num_classes for _ in range(num)]
     partners = [[''] * num_classes for _ in range(num)]
@@ -538,14 +540,16 @@ class AuditError(ValueError):
     """Input the audit cannot use; the message names it and what fixes it."""
 
 
-def audit_inputs(data_root: str, work_dir: Optional[str] = None
-                 ) -> Tuple[List[AuditInput], List[str]]:
+def audit_inputs(data_root: str, work_dir: Optional[str] = None,
+                 classes: Optional[Sequence[str]] = None) -> Tuple[List[AuditInput], List[str]]:
     """The labelled images of ``data_root``, each with its OOF file from ``work_dir``'s
     folds where it has one; checked before any work.
 
     Args:
         data_root (str): ``DIR`` with ``DCM/`` and ``outputs_json/``.
         work_dir (str, optional): A ``tools/kfold.py`` work dir; None: labels only.
+        classes (Sequence[str], optional): The labels' classes, checked against the OOF
+            files' (in order).
 
     Returns:
         tuple: The inputs in sorted key order, and the keys of labelled images that no OOF
@@ -562,7 +566,8 @@ def audit_inputs(data_root: str, work_dir: Optional[str] = None
     try:
         labelled = labelled_images(data_root)
     except EvaluationError as err:
-        raise AuditError(f'{err} (--data-root must be the training data the folds were '
+        raise AuditError(str(err) if work_dir is None else
+                         f'{err} (--data-root must be the training data the folds were '
                          'trained on)') from err
     by_key = {}
     for name, image in labelled.items():
@@ -574,6 +579,10 @@ def audit_inputs(data_root: str, work_dir: Optional[str] = None
         run = load_oof_run(work_dir)
     except OofRunError as err:
         raise AuditError(f'{err} (or audit the labels alone with --labels-only)') from err
+    if classes is not None and list(run.classes) != list(classes):
+        raise AuditError(f'{work_dir}: its out-of-fold files predict the classes '
+                         f'{run.classes}, not the labels\' {list(classes)} in this order; '
+                         'audit a work dir trained on these classes (or use --labels-only)')
     strangers = [k for k in run.keys if k not in by_key]
     if strangers:
         raise AuditError(

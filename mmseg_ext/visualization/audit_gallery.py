@@ -8,6 +8,7 @@ import csv
 import html
 import os
 import os.path as osp
+import urllib.parse
 from typing import Dict, List, Sequence
 
 import cv2
@@ -33,7 +34,7 @@ def write_audit_csv(path: str, result: AuditResult) -> int:
         result (AuditResult): The audit.
     """
     rows = 0
-    with atomic_open(path, 'w', newline='') as f:
+    with atomic_open(path, 'w', newline='', encoding='utf-8') as f:
         writer = csv.writer(f)
         writer.writerow(AUDIT_CSV_FIELDS)
         for i in result.ranking():
@@ -94,6 +95,11 @@ def write_pair_pictures(out_dir: str, result: AuditResult, items: Dict[str, Audi
     return shown
 
 
+def _url(path: str) -> str:
+    """A relative file path as an attribute value (any character of an image name)."""
+    return html.escape(urllib.parse.quote(path))
+
+
 def _image_table(result: AuditResult) -> str:
     head = ''.join(f'<th>{h}</th>' for h in ('rank', 'image', 'score', 'flagged pairs',
                                              'prediction'))
@@ -134,10 +140,11 @@ def write_audit_page(out_dir: str, result: AuditResult, shown: Sequence[tuple],
     body += [f'<p class="key">{key}</p>', '<h2>Flagged pairs, most suspicious image first</h2>']
     body.append('<div class="grid">')
     for rank, _, figures in shown:
-        body += [f'<figure id="rank{rank}"><a href="{whole}"><img src="{zoom}" '
-                 f'alt="{html.escape(caption)}"></a><figcaption><b>{rank}.</b> '
-                 f'{html.escape(caption)}</figcaption></figure>'
-                 for zoom, whole, caption in figures]
+        for k, (zoom, whole, caption) in enumerate(figures):
+            anchor = f' id="rank{rank}"' if k == 0 else ''
+            body.append(f'<figure{anchor}><a href="{_url(whole)}"><img src="{_url(zoom)}" '
+                        f'alt="{html.escape(caption)}"></a><figcaption><b>{rank}.</b> '
+                        f'{html.escape(caption)}</figcaption></figure>')
     body.append('</div>')
     body += ['<h2 id="all">All images, most suspicious first</h2>'
              '<p>Click a column header to sort.</p>', _image_table(result)]

@@ -143,6 +143,8 @@ def test_robust_scores_per_class_ignore_the_outlier_and_respect_the_floor():
     vectors[-1, 0] = [0.03, 0.04]
     length = robust_scores(vectors, floor=0.01, two_sided=True)[-1, 0]
     assert 4.4 < length < 4.6  # the chi tail of a length of 5: a normal score of 4.48
+    at_median = robust_scores(vectors, floor=0.01, two_sided=True)[:-1, 0]
+    assert (at_median == 0).all()  # no -inf or negative score at the median
     assert np.isnan(robust_scores(np.full((3, 1), np.nan), 1.0, True)).all()
 
 

@@ -13,7 +13,7 @@ def read_exclude_file(path: str) -> Set[str]:
     Args:
         path (str): The text file.
     """
-    with open(path) as f:
+    with open(path, encoding='utf-8') as f:
         return {ln.strip().strip('/') for ln in f if ln.strip() and not ln.startswith('#')}
 
 
@@ -27,11 +27,12 @@ def write_exclude_file(path: str, entries: Iterable[Tuple[str, str]], header: st
         header (str): Comment lines at the top (``#`` added to each).
     """
     count = 0
-    with atomic_open(path, 'w') as f:
+    with atomic_open(path, 'w', encoding='utf-8') as f:
         for line in header.splitlines():
             f.write(f'# {line}\n')
         for key, why in entries:
-            if '\n' in key or key.startswith('#') or not key.strip():
+            if (not key.strip() or key != key.strip() or key.startswith('#')
+                    or any(ch in key for ch in '\r\n')):
                 raise ValueError(f'{path}: cannot list key {key!r}')
             if why:
                 f.write(f'# {" ".join(why.split())}\n')

@@ -18,7 +18,7 @@ def test_round_trip_with_comments(tmp_path):
                                        'ID007/image_with_underscores_L', 'ID009'}
 
 
-@pytest.mark.parametrize('key', ['', '# ID001', 'ID001\nID002'])
+@pytest.mark.parametrize('key', ['', '# ID001', 'ID001\nID002', ' ID001', 'ID001\r'])
 def test_a_key_that_would_read_back_differently_is_refused(tmp_path, key):
     path = tmp_path / 'exclude.txt'
     with pytest.raises(ValueError, match='cannot list key'):
