@@ -37,12 +37,15 @@ bone), and its OOF disagreement where higher. A label whose centroid sits where 
 class belongs is a ``swap`` with that class.
 """
 import math
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from mmseg_ext.utils.masks.boxes import bounding_box
 from mmseg_ext.utils.postprocessing.box_merge import dense_mean
 from mmseg_ext.utils.postprocessing.raw_views import RawViews
 
@@ -110,12 +113,11 @@ def probability_grid(raw: RawViews, grid: Tuple[int, int]) -> np.ndarray:
 
 def _window(mask: np.ndarray) -> Tuple[slice, slice]:
     """The label's box grown by half its size on each side (the whole grid when empty)."""
-    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    if not len(ys):
+    box = bounding_box(mask)
+    if box is None:
         return slice(None), slice(None)
-    dy, dx = (ys[-1] - ys[0] + 1) // 2 + 1, (xs[-1] - xs[0] + 1) // 2 + 1
-    return (slice(max(ys[0] - dy, 0), ys[-1] + 1 + dy),
-            slice(max(xs[0] - dx, 0), xs[-1] + 1 + dx))
+    y0, y1, x0, x1 = bounding_box(mask, ((box[1] - box[0]) // 2 + 1, (box[3] - box[2]) // 2 + 1))
+    return slice(y0, y1), slice(x0, x1)
 
 
 def _centroid(weights: np.ndarray) -> np.ndarray:
@@ -187,7 +189,7 @@ def disagreement(oof: Sequence[Optional[Dict[str, np.ndarray]]],
         oof (Sequence[dict | None]): Per image, :func:`oof_statistics` or None.
         label_areas (np.ndarray): (N, C) label areas on the grid (for the smoothing).
     """
-    with np.errstate(invalid='ignore'), _all_nan_quiet():
+    with _all_nan_quiet():
         median = np.nanmedian(np.where(label_areas > 0, label_areas, np.nan), axis=0)
     smoothing = np.maximum(0.05 * np.nan_to_num(median), 1.0)
     out = np.full(label_areas.shape, np.nan)
@@ -220,7 +222,7 @@ def label_statistics(features: Sequence[MaskFeatures]) -> Dict[str, np.ndarray]:
         ``class_log_area`` (log of each class's median area); NaN where a label is empty.
     """
     areas = np.stack([f.areas for f in features]).astype(np.float64)
-    with np.errstate(invalid='ignore'), _all_nan_quiet():
+    with _all_nan_quiet():
         class_area = np.nan_to_num(np.nanmedian(np.where(areas > 0, areas, np.nan), axis=0))
     scales = [f.scale(class_area) for f in features]
     relative = np.stack([f.relative_areas(class_area, s) for f, s in zip(features, scales)])
@@ -230,7 +232,7 @@ def label_statistics(features: Sequence[MaskFeatures]) -> Dict[str, np.ndarray]:
     reference = positions[0]
     for _ in range(3):  # align mirror images to the running median
         aligned = np.stack([mirror_aligned(p, reference) for p in positions])
-        with np.errstate(invalid='ignore'), _all_nan_quiet():
+        with _all_nan_quiet():
             reference = np.nan_to_num(np.nanmedian(aligned, axis=0))
     return dict(label_area=label_area, label_position=aligned, expected_position=reference,
                 label_pieces=np.stack([_pieces_share(f) for f in features]),
@@ -265,6 +267,20 @@ def normal_equivalent(z: np.ndarray, samples: np.ndarray) -> np.ndarray:
     return np.where(usable, out, np.nan)
 
 
+def centre_and_scale(values: np.ndarray, floor: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Per class (and axis), the median of ``values`` over the images and 1.4826 x their
+    MAD, at least ``floor`` (``floor`` where nothing was measured).
+
+    Args:
+        values (np.ndarray): (N, C) or (N, C, 2) values; NaN where not measured.
+        floor (float): Smallest scale.
+    """
+    with _all_nan_quiet():
+        median = np.nanmedian(values, axis=0)
+        scale = np.maximum(MAD_TO_SD * np.nanmedian(np.abs(values - median), axis=0), floor)
+    return median, np.nan_to_num(scale, nan=floor)
+
+
 def robust_scores(values: np.ndarray, floor: float, two_sided: bool) -> np.ndarray:
     """Robust standard scores per class, in normal-equivalent units
     (:func:`normal_equivalent`): (value - class median) / max(1.4826 x class MAD,
@@ -281,28 +297,21 @@ def robust_scores(values: np.ndarray, floor: float, two_sided: bool) -> np.ndarr
         images).
     """
     from scipy.special import ndtri_exp
-    with np.errstate(invalid='ignore'), _all_nan_quiet():
-        median = np.nanmedian(values, axis=0)
-        scale = np.maximum(MAD_TO_SD * np.nanmedian(np.abs(values - median), axis=0), floor)
+    median, scale = centre_and_scale(values, floor)
     samples = np.sum(~np.isnan(values), axis=0)
-    z = normal_equivalent((values - median) / np.nan_to_num(scale, nan=floor), samples)
+    z = normal_equivalent((values - median) / scale, samples)
     if values.ndim == 3:
         length = np.maximum(-ndtri_exp(-0.5 * (z[..., 0] ** 2 + z[..., 1] ** 2)), 0.0)
         return np.where(np.isnan(z).any(axis=-1), np.nan, length)
     return np.abs(z) if two_sided else np.where(np.isnan(z), np.nan, np.maximum(z, 0))
 
 
-class _all_nan_quiet:
-    """Silence numpy's warning for classes with no measured value (all NaN)."""
-
-    def __enter__(self):
-        import warnings
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
+@contextmanager
+def _all_nan_quiet():
+    """Silence numpy's warnings for classes with no measured value (all NaN)."""
+    with warnings.catch_warnings(), np.errstate(invalid='ignore', divide='ignore'):
         warnings.simplefilter('ignore', RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)
+        yield
 
 
 @dataclass
@@ -375,38 +384,50 @@ def _kind_scores(statistics: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     return scores
 
 
-def _exchange_partner(i: int, c: int, label_area: np.ndarray, aligned: np.ndarray,
-                      class_log_area: np.ndarray) -> int:
-    """The class ``d`` such that exchanging the labels of ``c`` and ``d`` in image ``i``
-    fits the labels' own area and position medians at least 4 times better (squared
-    robust scores), or -1."""
-    with np.errstate(invalid='ignore'), _all_nan_quiet():
-        area_med = np.nanmedian(label_area, axis=0)
-        area_scale = np.maximum(MAD_TO_SD * np.nanmedian(np.abs(label_area - area_med), axis=0),
-                                STATISTICS['label_area'][1])
-        pos_med = np.nanmedian(aligned, axis=0)
-        pos_scale = np.maximum(MAD_TO_SD * np.nanmedian(np.abs(aligned - pos_med), axis=0),
-                               STATISTICS['label_position'][1])
+@dataclass
+class _LabelNorms:
+    """The labels' own centre and scale of log area and aligned place per class, and each
+    class's median log area (what exchanging two labels is judged against)."""
+    label_area: np.ndarray
+    label_position: np.ndarray
+    area: Tuple[np.ndarray, np.ndarray]
+    position: Tuple[np.ndarray, np.ndarray]
+    class_log_area: np.ndarray
 
-    def cost(source: int, target: int) -> float:
-        as_target = label_area[i, source] + class_log_area[source] - class_log_area[target]
-        area = ((as_target - area_med[target]) / area_scale[target]) ** 2
-        pos = (((aligned[i, source] - pos_med[target]) / pos_scale[target]) ** 2).sum()
-        return float(area + pos)
+    @classmethod
+    def of(cls, statistics: Dict[str, np.ndarray]) -> '_LabelNorms':
+        area, position = statistics['label_area'], statistics['label_position']
+        return cls(area, position, centre_and_scale(area, STATISTICS['label_area'][1]),
+                   centre_and_scale(position, STATISTICS['label_position'][1]),
+                   statistics['class_log_area'])
 
-    best, best_gain = -1, 4.0
-    for d in range(label_area.shape[1]):
-        if d == c or np.isnan(label_area[i, d]):
-            continue
-        before, after = cost(c, c) + cost(d, d), cost(c, d) + cost(d, c)
-        if np.isfinite(before) and after * best_gain < before:
-            best, best_gain = d, before / max(after, 1e-9)
-    return best
+    def exchange_partner(self, i: int, c: int) -> int:
+        """The class ``d`` such that exchanging the labels of ``c`` and ``d`` in image ``i``
+        fits the labels' own area and position medians at least 4 times better (squared
+        robust scores), or -1."""
+        (area_med, area_scale), (pos_med, pos_scale) = self.area, self.position
+
+        def cost(source: int, target: int) -> float:
+            as_target = (self.label_area[i, source] + self.class_log_area[source]
+                         - self.class_log_area[target])
+            area = ((as_target - area_med[target]) / area_scale[target]) ** 2
+            pos = (((self.label_position[i, source] - pos_med[target])
+                    / pos_scale[target]) ** 2).sum()
+            return float(area + pos)
+
+        best, best_gain = -1, 4.0
+        for d in range(self.label_area.shape[1]):
+            if d == c or np.isnan(self.label_area[i, d]):
+                continue
+            before, after = cost(c, c) + cost(d, d), cost(c, d) + cost(d, c)
+            if np.isfinite(before) and after * best_gain < before:
+                best, best_gain = d, before / max(after, 1e-9)
+        return best
 
 
 def _fault_kind(i: int, c: int, z: Dict[str, np.ndarray], flag_at: float,
-                oof: Optional[Dict[str, np.ndarray]], statistics: Dict[str, np.ndarray]
-                ) -> Tuple[str, int, List[str]]:
+                oof: Optional[Dict[str, np.ndarray]], statistics: Dict[str, np.ndarray],
+                norms: _LabelNorms) -> Tuple[str, int, List[str]]:
     """The kind of a flagged non-empty label, its partner (-1) and the statistics behind it:
     a swap when the OOF says so (the label matches another bone's prediction better than
     its own), else extra pieces, else a swap when exchanging two labels
@@ -419,8 +440,7 @@ def _fault_kind(i: int, c: int, z: Dict[str, np.ndarray], flag_at: float,
     extra = max(('unsupported', 'label_pieces'), key=score)
     if score(extra) >= flag_at:
         return 'extra', -1, [extra]
-    partner = _exchange_partner(i, c, statistics['label_area'], statistics['label_position'],
-                                statistics['class_log_area'])
+    partner = norms.exchange_partner(i, c)
     if partner >= 0:
         return 'swap', partner, ['label_position', 'label_area']
     best = max(('offset', 'label_position', 'area_ratio', 'label_area'), key=score)
@@ -470,8 +490,9 @@ def score_pairs(measures: Sequence[ImageMeasures], classes: Sequence[str],
     """
     num, num_classes = len(measures), len(classes)
     statistics = label_statistics([m.features for m in measures])
-    statistics.pop('expected_position')
-    class_log_area = statistics.pop('class_log_area')
+    norms = _LabelNorms.of(statistics)
+    for name in ('expected_position', 'class_log_area'):
+        statistics.pop(name)
     has_oof = [m.oof is not None and not labels_only for m in measures]
     areas = np.stack([m.features.areas for m in measures])
     statistics['disagreement'] = disagreement([m.oof if h else None
@@ -507,7 +528,7 @@ def score_pairs(measures: Sequence[ImageMeasures], classes: Sequence[str],
                 details[i][c] = _describe(top, statistics[top][i, c], '')
                 continue
             kind, partner, behind = _fault_kind(i, c, z, flag_at, m.oof if has_oof[i] else None,
-                                                dict(statistics, class_log_area=class_log_area))
+                                                statistics, norms)
             partner_name = classes[partner] if partner >= 0 else ''
             kinds[i][c], partners[i][c] = kind, partner_name
             details[i][c] = '; '.join(dict.fromkeys(
